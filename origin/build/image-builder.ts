@@ -1,0 +1,209 @@
+/**
+ * From an image name and tag to published manifests: resolve the revision, evaluate, realise,
+ * group the closure into layers, upload the layers that are not cached, then publish the config,
+ * the manifests and finally the image cache entry (so nothing half-written is ever referenced).
+ */
+
+import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import pMap from 'p-map';
+import { RegistryError } from '../../shared/errors.ts';
+import { revisionSelector, type ImageName } from '../../shared/reference.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { Logger } from '../log.ts';
+import { timed } from '../log.ts';
+import { resolveRevision, type PackageSource, type ResolvedRevision } from '../nix/source.ts';
+import { evaluatePackages, describeUnresolved, type Evaluation } from '../nix/evaluate.ts';
+import { realise, buildFailureReason } from '../nix/realise.ts';
+import { closureGraph } from '../nix/graph.ts';
+import { NixError } from '../nix/run.ts';
+import type { LayeringAlgorithm, Popularity } from '../layers/types.ts';
+import { storePathEntries } from '../tarball/store-paths.ts';
+import { customisationEntries } from '../image/customisation.ts';
+import { buildImage, type LayerDescriptor } from '../image/manifest.ts';
+import { LayerCache } from '../cache/layer-cache.ts';
+import { ImageCache, imageKey, type ImageRecord } from '../cache/image-cache.ts';
+import { uploadLayer, storeBlob } from './upload-layer.ts';
+import type { BuildQueue } from './build-queue.ts';
+
+/** Packages Nixery adds to every image: CA certificates and /etc/services & co. */
+export const IMPLICIT_PACKAGES = ['cacert', 'iana-etc'] as const;
+
+/** Where nixpkgs' cacert puts the CA bundle (SSL_CERT_FILE points here when it exists). */
+const CA_BUNDLE = 'etc/ssl/certs/ca-bundle.crt';
+
+export interface ImageBuilderOptions {
+  source: PackageSource;
+  storage: Storage;
+  queue: BuildQueue;
+  logger: Logger;
+  layering: { name: string; algorithm: LayeringAlgorithm; budget: number; popularity: Popularity };
+  gzipLevel: number;
+  layerConcurrency: number;
+  nixTimeoutSeconds: number;
+}
+
+/** The manifests of an image, and whether its tag pins an immutable revision. */
+export interface ResolvedImage {
+  record: ImageRecord;
+  pinned: boolean;
+}
+
+export class ImageBuilder {
+  readonly #options: ImageBuilderOptions;
+  readonly #layerCache: LayerCache;
+  readonly #imageCache: ImageCache;
+  readonly #recipe: string;
+
+  constructor(options: ImageBuilderOptions) {
+    this.#options = options;
+    this.#layerCache = new LayerCache(options.storage, `gzip-${options.gzipLevel}`);
+    this.#imageCache = new ImageCache(options.storage);
+    this.#recipe = `layering=${options.layering.name};budget=${options.layering.budget};gzip=${options.gzipLevel}`;
+  }
+
+  /** The image for a name and tag: from the image cache, or built now (one build per key). */
+  async image(name: ImageName, tag: string): Promise<ResolvedImage> {
+    const flightKey = `${name.canonical}\0${tag}`;
+    return this.#options.queue.run(flightKey, () => this.#resolveOrBuild(name, tag));
+  }
+
+  async #resolveOrBuild(name: ImageName, tag: string): Promise<ResolvedImage> {
+    const logger = this.#options.logger.child({ image: name.canonical.replaceAll('\n', ' '), tag });
+    const signal = AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000);
+    try {
+      const revision = await timed(logger, 'resolve-revision', () =>
+        resolveRevision(this.#options.source, revisionSelector(tag), signal),
+      );
+      if (revision.revision !== undefined) {
+        const key = this.#key(name, `git:${revision.revision}`);
+        const cached = await this.#imageCache.get(key);
+        if (cached) return { record: cached, pinned: revision.pinned };
+      }
+      const evaluation = await timed(logger, 'evaluate', () => this.#evaluate(name, revision, signal));
+      const outPaths = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
+      const key = this.#key(name, revision.revision !== undefined ? `git:${revision.revision}` : `out:${hashLines(outPaths)}`);
+      const cached = await this.#imageCache.get(key);
+      if (cached) return { record: cached, pinned: revision.pinned };
+
+      const record = await timed(logger, 'build', () => this.#build(name, evaluation, signal, logger));
+      await this.#imageCache.put(key, record);
+      return { record, pinned: revision.pinned };
+    } catch (error) {
+      throw toRegistryError(error, this.#options.nixTimeoutSeconds, logger);
+    }
+  }
+
+  #key(name: ImageName, revision: string): string {
+    return imageKey({ system: name.system, revision, canonical: name.canonical, recipe: this.#recipe });
+  }
+
+  /** Evaluates the requested and implicit packages; unknown requested ones are a 404. */
+  async #evaluate(name: ImageName, revision: ResolvedRevision, signal: AbortSignal): Promise<Evaluation> {
+    const implicit = IMPLICIT_PACKAGES.filter((p) => !name.packages.includes(p));
+    const evaluation = await evaluatePackages({
+      source: revision.argument,
+      system: name.system,
+      packages: [...name.packages, ...implicit],
+      signal,
+    });
+    const unknown = evaluation.unresolved.filter((u) => !(IMPLICIT_PACKAGES as readonly string[]).includes(u.requested));
+    if (unknown.length > 0) {
+      const lines = unknown.map(describeUnresolved);
+      throw new RegistryError('MANIFEST_UNKNOWN', `Unknown packages: ${lines.join('; ')}`, {
+        detail: { unknown: unknown.map((u) => ({ package: u.requested, reason: u.reason, suggestions: u.suggestions })) },
+      });
+    }
+    return evaluation;
+  }
+
+  /** Realises the closure, uploads its layers and publishes config and manifests. */
+  async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
+    const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
+    const drvPaths = [...new Set(evaluation.packages.map((p) => p.drvPath))].sort();
+    await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length });
+    const roots = [...new Set(evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path)))].sort();
+    const graph = await timed(logger, 'closure-graph', () => closureGraph(roots, signal));
+    const groups = layering.algorithm(graph, { budget: layering.budget, popularity: layering.popularity });
+    logger.info({ step: 'layering', layers: groups.length, storePaths: graph.paths.length }, 'layering done');
+
+    let uploaded = 0;
+    const layers = await pMap(
+      groups,
+      async (group): Promise<LayerDescriptor> => {
+        const cached = await this.#layerCache.get(group.storePaths);
+        if (cached) return cached;
+        const layer = await timed(logger, 'layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
+          storePaths: group.storePaths.length,
+          narSize: group.narSize,
+        });
+        await this.#layerCache.put(group.storePaths, layer);
+        uploaded += 1;
+        return layer;
+      },
+      { concurrency: layerConcurrency },
+    );
+
+    // The requested packages' outputs, in the image name's order, are joined at / on top.
+    const requestedRoots = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
+    const customisation = await timed(logger, 'customisation-layer', async () =>
+      uploadLayer(storage, arrayToAsync(await customisationEntries({ packages: requestedRoots })), gzipLevel),
+    );
+    const env = ['PATH=/bin:/usr/bin'];
+    if (await anyHas(requestedRoots, CA_BUNDLE)) env.push(`SSL_CERT_FILE=/${CA_BUNDLE}`);
+    const image = buildImage({
+      system: name.system,
+      layers: [...layers, customisation],
+      env,
+      cmd: name.shell ? ['/bin/bash'] : undefined,
+    });
+    await storeBlob(storage, image.config.digest, image.config.bytes);
+    await storeBlob(storage, image.manifests.oci.digest, image.manifests.oci.bytes);
+    await storeBlob(storage, image.manifests.docker.digest, image.manifests.docker.bytes);
+    logger.info({ step: 'publish', layers: layers.length + 1, uploaded, cached: layers.length - uploaded }, 'image published');
+    return {
+      oci: { digest: image.manifests.oci.digest, size: image.manifests.oci.bytes.length },
+      docker: { digest: image.manifests.docker.digest, size: image.manifests.docker.bytes.length },
+    };
+  }
+}
+
+/** A hash over lines, order-independent. */
+function hashLines(lines: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const line of [...lines].sort()) hash.update(`${line}\n`);
+  return hash.digest('hex');
+}
+
+async function* arrayToAsync<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
+}
+
+/** Whether any of these store paths contains `relative`. */
+async function anyHas(storePaths: readonly string[], relative: string): Promise<boolean> {
+  for (const path of storePaths) {
+    try {
+      await access(join(path, relative));
+      return true;
+    } catch {
+      // not in this one
+    }
+  }
+  return false;
+}
+
+/** Turns a build failure into the error the client sees; the details go to the log only. */
+function toRegistryError(error: unknown, timeoutSeconds: number, logger: Logger): RegistryError {
+  if (error instanceof RegistryError) return error;
+  if (error instanceof NixError) {
+    logger.error({ command: error.command, exitCode: error.exitCode, stderr: error.stderr.slice(-8000) }, 'nix failed');
+    if (error.timedOut) return new RegistryError('UNKNOWN', `The build took longer than NIX_TIMEOUT (${timeoutSeconds} s)`, { cause: error });
+    if (error.command.startsWith('nix-instantiate')) {
+      return new RegistryError('UNKNOWN', 'The package set failed to evaluate', { cause: error });
+    }
+    return new RegistryError('UNKNOWN', buildFailureReason(error.stderr), { cause: error });
+  }
+  logger.error({ err: error }, 'build failed');
+  return new RegistryError('UNKNOWN', 'The image could not be built', { cause: error });
+}

@@ -1,0 +1,98 @@
+/**
+ * The origin's configuration: the only reader of process.env. Variable names are Nixery's where
+ * Nixery has one, so its operators can switch without renaming anything.
+ */
+
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { PackageSource } from './nix/source.ts';
+
+export type StorageConfig = { backend: 'filesystem'; path: string };
+
+export interface OriginConfig {
+  port: number;
+  host: string;
+  source: PackageSource;
+  storage: StorageConfig;
+  /** Seconds one image's nix run (evaluation, build, graph) may take. */
+  nixTimeoutSeconds: number;
+  /** A URL or a path to Nixery's popularity data; undefined = no popularity data. */
+  popularityUrl: string | undefined;
+  /** Most store-path layers per image; the customisation layer comes on top. */
+  layerBudget: number;
+  gzipLevel: number;
+  /** Layers compressed and uploaded at once within one build. */
+  layerConcurrency: number;
+  maxConcurrentBuilds: number;
+  maxQueuedBuilds: number;
+  logLevel: string;
+}
+
+/** Thrown for a configuration the origin cannot start with; the message says what to set. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const envSchema = z.object({
+  PORT: integer(8080, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  NIXERY_PKGS_PATH: optionalString,
+  NIXERY_PKGS_REPO: optionalString,
+  NIXERY_CHANNEL: optionalString,
+  NIXERY_STORAGE_BACKEND: z.enum(['filesystem'], { message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem"' }).default('filesystem'),
+  STORAGE_PATH: optionalString,
+  NIX_TIMEOUT: integer(60, 1, 86400),
+  NIX_POPULARITY_URL: optionalString,
+  LAYER_BUDGET: integer(94, 1, 120),
+  GZIP_LEVEL: integer(6, 1, 9),
+  LAYER_CONCURRENCY: integer(Math.max(2, availableParallelism()), 1, 64),
+  MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
+  MAX_QUEUED_BUILDS: integer(32, 0, 10000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Reads and validates the configuration, or throws a ConfigError naming every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const vars = parsed.data;
+  const sources: PackageSource[] = [];
+  if (vars.NIXERY_PKGS_PATH) sources.push({ kind: 'path', path: resolve(vars.NIXERY_PKGS_PATH) });
+  if (vars.NIXERY_PKGS_REPO) sources.push({ kind: 'git', url: vars.NIXERY_PKGS_REPO });
+  if (vars.NIXERY_CHANNEL) sources.push({ kind: 'channel', channel: vars.NIXERY_CHANNEL });
+  const [source] = sources;
+  if (sources.length !== 1 || source === undefined) {
+    throw new ConfigError(
+      `Expected exactly one package source: NIXERY_PKGS_PATH (a local package set), NIXERY_PKGS_REPO (a git repository) or NIXERY_CHANNEL (a nixpkgs channel), got ${sources.length === 0 ? 'none' : sources.map((s) => s.kind).join(' and ')}`,
+    );
+  }
+  if (!vars.STORAGE_PATH) {
+    throw new ConfigError('Expected STORAGE_PATH (a directory for layers and manifests) with NIXERY_STORAGE_BACKEND=filesystem');
+  }
+  return {
+    port: vars.PORT,
+    host: vars.HOST,
+    source,
+    storage: { backend: 'filesystem', path: resolve(vars.STORAGE_PATH) },
+    nixTimeoutSeconds: vars.NIX_TIMEOUT,
+    popularityUrl: vars.NIX_POPULARITY_URL,
+    layerBudget: vars.LAYER_BUDGET,
+    gzipLevel: vars.GZIP_LEVEL,
+    layerConcurrency: vars.LAYER_CONCURRENCY,
+    maxConcurrentBuilds: vars.MAX_CONCURRENT_BUILDS,
+    maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,
+    logLevel: vars.LOG_LEVEL,
+  };
+}

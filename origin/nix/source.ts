@@ -1,0 +1,95 @@
+/**
+ * Package sources, configured as Nixery configures them, and how an image tag selects a revision:
+ *
+ *   NIXERY_PKGS_PATH   a local package set; only `latest` exists (the files as they are now)
+ *   NIXERY_PKGS_REPO   a git repository: `latest` = its default branch (HEAD), a 40-hex tag = that
+ *                      commit, any other tag = a branch or tag of that name
+ *   NIXERY_CHANNEL     nixpkgs from GitHub: `latest` = the configured channel or ref, any other
+ *                      tag = a channel, branch or commit of nixpkgs
+ *
+ * Git refs are resolved to a commit with `git ls-remote` before nix runs, so the commit (an
+ * immutable id) keys the image cache and repeated pulls of a branch need no evaluation.
+ */
+
+import { execa } from 'execa';
+import { RegistryError } from '../../shared/errors.ts';
+import type { RevisionSelector } from '../../shared/reference.ts';
+
+export type PackageSource =
+  | { kind: 'path'; path: string }
+  | { kind: 'git'; url: string }
+  | { kind: 'channel'; channel: string };
+
+/** The source as resolve.nix takes it (data only). */
+export type NixSourceArgument =
+  | { kind: 'path'; path: string }
+  | { kind: 'git'; url: string; rev: string }
+  | { kind: 'tarball'; url: string };
+
+export interface ResolvedRevision {
+  argument: NixSourceArgument;
+  /** An immutable id of the package set (a git commit) when known before evaluation. */
+  revision: string | undefined;
+  /** Whether the tag itself names an immutable revision (caches may keep it forever). */
+  pinned: boolean;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/** Resolves a tag's revision selector against the configured source. */
+export async function resolveRevision(
+  source: PackageSource,
+  selector: RevisionSelector,
+  signal: AbortSignal,
+): Promise<ResolvedRevision> {
+  switch (source.kind) {
+    case 'path':
+      if (selector.kind !== 'default') {
+        throw new RegistryError('MANIFEST_UNKNOWN', 'This registry builds from a local package set: the only tag is "latest"');
+      }
+      return { argument: { kind: 'path', path: source.path }, revision: undefined, pinned: false };
+    case 'git': {
+      const commit = selector.kind === 'commit' ? selector.commit : await lsRemote(source.url, selector, signal);
+      return { argument: { kind: 'git', url: source.url, rev: commit }, revision: commit, pinned: selector.kind === 'commit' };
+    }
+    case 'channel': {
+      const ref = selector.kind === 'default' ? source.channel : selector.kind === 'commit' ? selector.commit : selector.ref;
+      const pinned = COMMIT.test(ref);
+      return {
+        argument: { kind: 'tarball', url: `https://github.com/NixOS/nixpkgs/archive/${encodeURIComponent(ref)}.tar.gz` },
+        revision: pinned ? ref : undefined,
+        pinned,
+      };
+    }
+  }
+}
+
+/** The commit a branch or tag (or the default branch) of a git repository points at. */
+async function lsRemote(url: string, selector: RevisionSelector, signal: AbortSignal): Promise<string> {
+  const patterns = selector.kind === 'ref' ? [`refs/heads/${selector.ref}`, `refs/tags/${selector.ref}`, `refs/tags/${selector.ref}^{}`] : ['HEAD'];
+  let stdout: string;
+  try {
+    ({ stdout } = await execa('git', ['ls-remote', '--', url, ...patterns], {
+      cancelSignal: signal,
+      env: { GIT_TERMINAL_PROMPT: '0' },
+      stdin: 'ignore',
+    }));
+  } catch (error) {
+    throw new RegistryError('UNAVAILABLE', 'The package repository could not be reached', { cause: error });
+  }
+  const refs = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [commit, name] = line.split('\t');
+    if (commit && name && COMMIT.test(commit)) refs.set(name, commit);
+  }
+  const found = patterns
+    .slice()
+    .reverse() // a peeled annotated tag (^{}) names the commit, the tag object does not
+    .map((pattern) => refs.get(pattern))
+    .find((commit) => commit !== undefined);
+  if (found === undefined) {
+    const what = selector.kind === 'ref' ? `no branch or tag "${selector.ref}"` : 'no default branch';
+    throw new RegistryError('MANIFEST_UNKNOWN', `The package repository has ${what}`);
+  }
+  return found;
+}
