@@ -1,0 +1,101 @@
+/**
+ * Nixery's layering, ported from `layers/layers.go` of Nixery (github.com/tazjin/nixery, where
+ * google/nixery moved; commit 0d880c60; the same code as the earlier `server/layers/grouping.go`).
+ * The budget comes from `builder/builder.go`, the popularity format from `popcount/popcount.go`.
+ * Nixery's design doc "Improved Layering" (2019) explains the idea.
+ *
+ * 1. Build the runtime graph with a synthetic image root with an edge to every requested root.
+ * 2. A path whose closure is big (closureSize > 100 MB) or whose package is popular (popularity
+ *    >= 100) gets an extra edge from the image root: it is cut loose from its parents. Nixery
+ *    read closureSize from Nix's exportReferencesGraph; here it is summed from the narSizes.
+ * 3. Take the dominator tree from the image root. Each subtree under the image root is one layer.
+ * 4. Merge rating of a layer = popularity of its top node x the sum of the closure sizes of its
+ *    nodes (Nixery sums `closureSize`, not `narSize`; kept for faithfulness).
+ * 5. Sort by merge rating ascending; while over budget, merge the first two (the merged layer
+ *    stays first, unsorted). So the lowest-rated layers fold into one, the budget - 1 highest stay.
+ *
+ * Output order (Nixery's): the layer holding the merged tail first (or the lowest-rated layer if
+ * nothing was merged), then the rest by merge rating ascending. Ties, which Go's unstable
+ * sort.Slice left to map iteration order, break by the layers' first store path in byte order.
+ * Ratings are exact (bigint) where Go used a wrapping uint64.
+ */
+
+import { closureSizes } from './closure-size.ts';
+import { indexClosure } from './closure-index.ts';
+import { dominatorTreeChildren, immediateDominators } from './dominators.ts';
+import { popularityKey } from './popularity.ts';
+import type { LayerGroup, LayeringAlgorithm, Popularity } from './types.ts';
+
+/** Nixery's layer budget (`builder.LayerBudget`): 125 layers at most, 94 used to leave room. */
+export const NIXERY_LAYER_BUDGET = 94;
+/** A path whose closure is larger than this (bytes) gets its own layer (`sizeThreshold`, 100 MB). */
+export const HEAVY_CLOSURE_SIZE = 100 * 1_000_000;
+/** A package referenced at least this often in nixpkgs gets its own layer. */
+export const POPULAR_THRESHOLD = 100;
+/** Popularity Nixery assigns to `nss-cacert` and `iana-etc`, which it adds to every image (glibc has ~300k). */
+export const ALWAYS_INCLUDED_POPULARITY = 500_000;
+/** Popularity of a package missing from the popularity file. */
+export const DEFAULT_POPULARITY = 1;
+
+interface Layer {
+  nodes: number[];
+  rating: bigint;
+}
+
+/** Groups a closure into at most `budget` layers the way Nixery does (see the header). */
+export const nixeryLayering: LayeringAlgorithm = (graph, options) => {
+  const { budget } = options;
+  if (!Number.isSafeInteger(budget) || budget < 1) {
+    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
+  }
+  const closure = indexClosure(graph);
+  const n = closure.paths.length;
+  if (n === 0) return [];
+
+  const closureSize = closureSizes(closure.narSize, closure.references);
+  const popularity = closure.paths.map((path) => packagePopularity(path, options.popularity));
+
+  // Node n is the image root: edges to the requested roots and to every big or popular path.
+  const imageRoot = n;
+  const cutLoose = new Set(closure.roots);
+  for (let node = 0; node < n; node++) {
+    if (closureSize[node]! > HEAVY_CLOSURE_SIZE || popularity[node]! >= POPULAR_THRESHOLD) cutLoose.add(node);
+  }
+  const successors: (readonly number[])[] = [...closure.references, [...cutLoose].sort((a, b) => a - b)];
+  const children = dominatorTreeChildren(immediateDominators(successors, imageRoot));
+
+  const layers: Layer[] = children[imageRoot]!.map((top) => {
+    const nodes = [top];
+    let size = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      size += closureSize[node]!;
+      for (const child of children[node]!) nodes.push(child);
+    }
+    nodes.sort((a, b) => a - b);
+    return { nodes, rating: BigInt(popularity[top]!) * BigInt(size) };
+  });
+  // Node indices follow byte order of paths, so nodes[0] is the layer's first path.
+  layers.sort((a, b) => (a.rating < b.rating ? -1 : a.rating > b.rating ? 1 : a.nodes[0]! - b.nodes[0]!));
+
+  let kept = layers;
+  if (layers.length > budget) {
+    const tail = layers.slice(0, layers.length - budget + 1);
+    const merged: Layer = {
+      nodes: tail.flatMap((layer) => layer.nodes).sort((a, b) => a - b),
+      rating: tail.reduce((sum, layer) => sum + layer.rating, 0n),
+    };
+    kept = [merged, ...layers.slice(layers.length - budget + 1)];
+  }
+  return kept.map((layer): LayerGroup => ({
+    storePaths: layer.nodes.map((node) => closure.paths[node]!),
+    narSize: layer.nodes.reduce((sum, node) => sum + closure.narSize[node]!, 0),
+  }));
+};
+
+/** A path's popularity: Nixery's fixed value for cacert and iana-etc, else the file's count, else 1. */
+function packagePopularity(path: string, popularity: Popularity): number {
+  const key = popularityKey(path);
+  if (key.startsWith('nss-cacert') || key.startsWith('iana-etc')) return ALWAYS_INCLUDED_POPULARITY;
+  return popularity.get(key) ?? DEFAULT_POPULARITY;
+}
