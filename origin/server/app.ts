@@ -1,0 +1,66 @@
+/**
+ * The origin's registry: the read side of the OCI distribution API. Only GET and HEAD exist;
+ * the method guard is mounted once, errors are rendered in one place.
+ */
+
+import { Hono } from 'hono';
+import { RegistryError } from '../../shared/errors.ts';
+import type { Logger } from '../log.ts';
+import type { ImageBuilder } from '../build/image-builder.ts';
+import type { Storage } from '../storage/storage.ts';
+import { errorResponse } from './error-response.ts';
+import { serveManifest } from './manifests.ts';
+import { serveBlob } from './blobs.ts';
+
+export interface RegistryAppOptions {
+  builder: ImageBuilder;
+  storage: Storage;
+  logger: Logger;
+}
+
+const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+/** Builds the Hono app serving /v2 from the image builder and storage. */
+export function createRegistryApp({ builder, storage, logger }: RegistryAppOptions): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    for (const [header, value] of Object.entries(API_VERSION)) c.res.headers.set(header, value);
+    logger.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(performance.now() - started),
+        userAgent: c.req.header('user-agent'),
+      },
+      'request',
+    );
+  });
+
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      throw new RegistryError('UNSUPPORTED', `This registry is read-only: ${c.req.method} is not supported`);
+    }
+    await next();
+  });
+
+  app.on(['GET', 'HEAD'], '/v2', (c) => c.json({}));
+  app.on(['GET', 'HEAD'], '/v2/', (c) => c.json({}));
+  app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', (c) => serveManifest(c, builder, storage));
+  app.on(['GET', 'HEAD'], '/v2/:name{.+}/blobs/:digest', (c) => serveBlob(c, storage));
+  app.get('/', (c) =>
+    c.text('nixedge: container images of Nix packages. Pull <this host>/shell/hello:latest with any registry client.\n'),
+  );
+
+  app.notFound(() =>
+    errorResponse(
+      new RegistryError('NAME_UNKNOWN', 'No such endpoint: this registry serves /v2/<packages>/manifests/<reference> and /v2/<packages>/blobs/<digest>'),
+      logger,
+    ),
+  );
+  app.onError((error) => errorResponse(error, logger));
+  return app;
+}

@@ -1,0 +1,15 @@
+/** Creates the configured storage backend. */
+
+import { mkdir } from 'node:fs/promises';
+import type { StorageConfig } from '../config.ts';
+import type { Storage } from './storage.ts';
+import { FilesystemStorage } from './filesystem.ts';
+
+/** The storage backend the configuration names, ready to use. */
+export async function createStorage(config: StorageConfig): Promise<Storage> {
+  switch (config.backend) {
+    case 'filesystem':
+      await mkdir(config.path, { recursive: true });
+      return new FilesystemStorage(config.path);
+  }
+}

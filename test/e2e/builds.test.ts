@@ -1,0 +1,188 @@
+/**
+ * End to end: how builds behave — one nix run for concurrent pulls, caches that survive a
+ * restart, bit-identical output, timeouts that kill nix, back-pressure, and configuration errors.
+ */
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { startOrigin, originStartFailure, FIXTURE_PKGS } from './origin-process.ts';
+import { chrootRun, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
+
+/** Every blob in a filesystem storage, by name, with the sha256 of its bytes. */
+async function blobHashes(storagePath: string): Promise<Map<string, string>> {
+  const dir = join(storagePath, 'layers');
+  const hashes = new Map<string, string>();
+  for (const name of (await readdir(dir)).sort()) {
+    hashes.set(name, createHash('sha256').update(await readFile(join(dir, name))).digest('hex'));
+  }
+  return hashes;
+}
+
+describe('builds', () => {
+  it('runs nix once for 10 concurrent cold pulls, and builds no layer again after a restart', async () => {
+    const storage = await tempDir('storage');
+    const work = await tempDir('work');
+    try {
+      const first = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
+      try {
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) => skopeoCopy(first.host, 'curl/jq:latest', join(work.path, `pull-${i}`))),
+        );
+        assert.equal(first.steps('evaluate').length, 1, 'one evaluation for ten pulls');
+        assert.equal(first.steps('realise').length, 1, 'one nix build for ten pulls');
+        assert.ok(first.steps('layer').length > 0, 'the first pull built layers');
+      } finally {
+        await first.stop();
+      }
+      const second = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
+      try {
+        await skopeoCopy(second.host, 'curl/jq:latest', join(work.path, 'after-restart'));
+        assert.equal(second.steps('layer').length, 0, 'no layer built after the restart');
+        assert.equal(second.steps('realise').length, 0, 'no nix build after the restart');
+        assert.equal(second.steps('customisation-layer').length, 0);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await storage.cleanup();
+      await work.cleanup();
+    }
+  });
+
+  it('gives bit-identical blobs for two builds of one image in fresh storage', async () => {
+    const a = await tempDir('storage-a');
+    const b = await tempDir('storage-b');
+    try {
+      for (const storage of [a, b]) {
+        const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
+        try {
+          const response = await fetch(`${origin.url}/v2/shell/git/htop/manifests/latest`);
+          assert.equal(response.status, 200);
+        } finally {
+          await origin.stop();
+        }
+      }
+      const blobsA = await blobHashes(a.path);
+      const blobsB = await blobHashes(b.path);
+      assert.ok(blobsA.size > 3);
+      assert.deepEqual([...blobsA.keys()], [...blobsB.keys()], 'the same blobs, by digest');
+      for (const [name, hash] of blobsA) assert.equal(hash, name, `blob ${name} holds what its name says`);
+    } finally {
+      await a.cleanup();
+      await b.cleanup();
+    }
+  });
+
+  it('kills a build that exceeds NIX_TIMEOUT, and refuses builds past the queue bound with 429', async () => {
+    const storage = await tempDir('storage');
+    const origin = await startOrigin({
+      NIXERY_PKGS_PATH: FIXTURE_PKGS,
+      STORAGE_PATH: storage.path,
+      NIX_TIMEOUT: '4',
+      MAX_CONCURRENT_BUILDS: '1',
+      MAX_QUEUED_BUILDS: '0',
+    });
+    try {
+      const started = Date.now();
+      const slow = fetch(`${origin.url}/v2/slow/manifests/latest`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const refused = await fetch(`${origin.url}/v2/hello/manifests/latest`);
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers.get('retry-after')) > 0, 'Retry-After tells when to come back');
+      assert.equal(((await refused.json()) as { errors: { code: string }[] }).errors[0]?.code, 'TOOMANYREQUESTS');
+
+      const response = await slow;
+      const elapsed = Date.now() - started;
+      assert.equal(response.status, 500);
+      assert.match(await response.text(), /NIX_TIMEOUT/);
+      assert.ok(elapsed < 15_000, `the timeout ended the build in ${elapsed} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 4000)); // SIGTERM grace, then SIGKILL
+      const leftover = await execa('pgrep', ['-fx', 'sleep 1000'], { reject: false });
+      assert.equal(leftover.stdout.trim(), '', 'no build process outlives the timeout');
+
+      const after = await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      assert.equal(after.status, 200, 'the slot is free again');
+    } finally {
+      await origin.stop();
+      await storage.cleanup();
+    }
+  });
+
+  it('refuses to start without exactly one package source, or without storage, with a clear message', async () => {
+    const none = await originStartFailure({ STORAGE_PATH: '/tmp/x' });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /NIXERY_PKGS_PATH/);
+    assert.doesNotMatch(none.stderr, /\n\s+at /, 'no stack trace');
+    const two = await originStartFailure({ STORAGE_PATH: '/tmp/x', NIXERY_PKGS_PATH: FIXTURE_PKGS, NIXERY_CHANNEL: 'nixos-unstable' });
+    assert.equal(two.code, 1);
+    assert.match(two.stderr, /exactly one package source/);
+    const noStorage = await originStartFailure({ NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    assert.equal(noStorage.code, 1);
+    assert.match(noStorage.stderr, /STORAGE_PATH/);
+    const badTimeout = await originStartFailure({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: '/tmp/x', NIX_TIMEOUT: 'soon' });
+    assert.equal(badTimeout.code, 1);
+    assert.match(badTimeout.stderr, /NIX_TIMEOUT/);
+  });
+});
+
+describe('a git package source (NIXERY_PKGS_REPO)', () => {
+  it('builds the default branch for latest, branches and tags by name, and commits by hash', async () => {
+    const repo = await tempDir('repo');
+    const storage = await tempDir('storage');
+    const work = await tempDir('work');
+    const git = (...args: string[]) =>
+      execa('git', args, {
+        cwd: repo.path,
+        env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' },
+      });
+    try {
+      await execa('cp', ['-r', `${FIXTURE_PKGS}/.`, repo.path]);
+      await git('init', '-q', '-b', 'main');
+      await git('add', '-A');
+      await git('commit', '-qm', 'fixture');
+      await git('tag', 'v1');
+      await git('checkout', '-qb', 'feature');
+      const defaultNix = join(repo.path, 'default.nix');
+      const source = await readFile(defaultNix, 'utf8');
+      assert.ok(source.includes('Hello, world!'));
+      await execa('sed', ['-i', 's/Hello, world!/Hello from a branch!/', defaultNix]);
+      await git('commit', '-qam', 'change the greeting');
+      const featureCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
+      await git('checkout', '-q', 'main');
+
+      const origin = await startOrigin({ NIXERY_PKGS_REPO: `file://${repo.path}`, STORAGE_PATH: storage.path });
+      try {
+        const digestOf = async (tag: string): Promise<string | null> => {
+          const response = await fetch(`${origin.url}/v2/hello/manifests/${tag}`, { method: 'HEAD' });
+          assert.equal(response.status, 200, `hello:${tag}`);
+          return response.headers.get('docker-content-digest');
+        };
+        const latest = await digestOf('latest');
+        assert.equal(await digestOf('v1'), latest, 'the tag v1 is the default branch commit');
+        assert.equal(await digestOf('main'), latest);
+        const feature = await digestOf('feature');
+        assert.notEqual(feature, latest, 'the branch builds its own package set');
+        assert.equal(await digestOf(featureCommit), feature, 'a commit hash selects that commit');
+        const pinned = await fetch(`${origin.url}/v2/hello/manifests/${featureCommit}`, { method: 'HEAD' });
+        assert.match(pinned.headers.get('cache-control') ?? '', /immutable/, 'a commit tag never changes');
+
+        const rootfs = await pullAndUnpack(origin.host, `hello:${featureCommit}`, join(work.path, 'feature'));
+        assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello from a branch!');
+
+        const missing = await fetch(`${origin.url}/v2/hello/manifests/no-such-branch`);
+        assert.equal(missing.status, 404);
+        assert.equal(((await missing.json()) as { errors: { code: string }[] }).errors[0]?.code, 'MANIFEST_UNKNOWN');
+      } finally {
+        await origin.stop();
+      }
+    } finally {
+      await repo.cleanup();
+      await storage.cleanup();
+      await work.cleanup();
+    }
+  });
+});

@@ -1,0 +1,42 @@
+/** The real registry clients end-to-end tests pull with: skopeo, umoci, and chroot to run. */
+
+import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A temporary directory, removed by `cleanup`. */
+export async function tempDir(prefix: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `nixedge-${prefix}-`));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** `skopeo copy docker://<host>/<image> oci:<layout>:<tag>`; returns the layout directory. */
+export async function skopeoCopy(host: string, image: string, layout: string, tag = 'pulled'): Promise<void> {
+  await execa('skopeo', ['copy', '--src-tls-verify=false', '--quiet', `docker://${host}/${image}`, `oci:${layout}:${tag}`]);
+}
+
+/** `skopeo inspect --raw`: the manifest bytes as a client receives them. */
+export async function skopeoInspectDigest(host: string, image: string): Promise<string> {
+  const { stdout } = await execa('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${host}/${image}`]);
+  return stdout.trim();
+}
+
+/** `umoci unpack` an image of an OCI layout into a bundle; returns the rootfs path. */
+export async function umociUnpack(layout: string, tag: string, bundle: string): Promise<string> {
+  await execa('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
+  return join(bundle, 'rootfs');
+}
+
+/** Runs a command inside an unpacked rootfs with chroot; resolves with its stdout. */
+export async function chrootRun(rootfs: string, command: readonly string[]): Promise<string> {
+  const { stdout } = await execa('chroot', [rootfs, ...command], { env: { PATH: '/bin:/usr/bin' }, extendEnv: false });
+  return stdout;
+}
+
+/** Pulls an image with skopeo, unpacks it with umoci; returns the rootfs. */
+export async function pullAndUnpack(host: string, image: string, dir: string): Promise<string> {
+  const layout = join(dir, 'layout');
+  await skopeoCopy(host, image, layout);
+  return umociUnpack(layout, 'pulled', join(dir, 'bundle'));
+}

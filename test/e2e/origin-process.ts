@@ -1,0 +1,79 @@
+/**
+ * Runs the real origin (`node origin/main.ts`) as a child process for end-to-end tests: a fresh
+ * port, its JSON log lines collected so tests can count build steps.
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ORIGIN_MAIN = fileURLToPath(new URL('../../origin/main.ts', import.meta.url));
+export const FIXTURE_PKGS = fileURLToPath(new URL('../fixtures/pkgs', import.meta.url));
+
+export interface LogLine {
+  msg?: string;
+  step?: string;
+  [field: string]: unknown;
+}
+
+export interface RunningOrigin {
+  url: string;
+  /** host:port, as registry clients spell it. */
+  host: string;
+  logs: LogLine[];
+  stderr: () => string;
+  /** Log lines of one build step ("evaluate", "realise", "layer", ...). */
+  steps: (step: string) => LogLine[];
+  stop: () => Promise<void>;
+}
+
+/** Starts an origin with `env` (plus PORT=0) and resolves once it listens. */
+export async function startOrigin(env: Record<string, string>): Promise<RunningOrigin> {
+  const child = spawn(process.execPath, [ORIGIN_MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let parsed: LogLine;
+      try {
+        parsed = JSON.parse(line) as LogLine;
+      } catch {
+        return;
+      }
+      logs.push(parsed);
+      if (typeof parsed['port'] === 'number' && String(parsed.msg).includes('listening')) resolve(parsed['port']);
+    });
+    child.once('exit', (code) => reject(new Error(`origin exited with ${code} before listening: ${stderr}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    logs,
+    stderr: () => stderr,
+    steps: (step) => logs.filter((line) => line.step === step),
+    stop: () => stopChild(child),
+  };
+}
+
+/** Stops the origin and waits for it to exit. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Runs the origin expecting it to refuse to start; resolves with its exit code and stderr. */
+export async function originStartFailure(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [ORIGIN_MAIN], { env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
