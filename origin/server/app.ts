@@ -5,6 +5,7 @@
 
 import { Hono } from 'hono';
 import { RegistryError } from '../../shared/errors.ts';
+import { parseImageName } from '../../shared/reference.ts';
 import type { Logger } from '../log.ts';
 import type { ImageBuilder } from '../build/image-builder.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -51,6 +52,12 @@ export function createRegistryApp({ builder, storage, logger }: RegistryAppOptio
   app.on(['GET', 'HEAD'], '/v2/', (c) => c.json({}));
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', (c) => serveManifest(c, builder, storage));
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/blobs/:digest', (c) => serveBlob(c, storage));
+  // Every name has the tag `latest`; other tags (branches, commits, channels) are built on demand.
+  app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', (c) => {
+    const name = c.req.param('name');
+    parseImageName(name);
+    return c.json({ name, tags: ['latest'] });
+  });
   app.get('/', (c) =>
     c.text('nixedge: container images of Nix packages. Pull <this host>/shell/hello:latest with any registry client.\n'),
   );

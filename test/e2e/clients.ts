@@ -1,7 +1,7 @@
 /** The real registry clients end-to-end tests pull with: skopeo, umoci, and chroot to run. */
 
 import { execa } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,7 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup: 
 
 /** `skopeo copy docker://<host>/<image> oci:<layout>:<tag>`; returns the layout directory. */
 export async function skopeoCopy(host: string, image: string, layout: string, tag = 'pulled'): Promise<void> {
+  await mkdir(layout, { recursive: true });
   await execa('skopeo', ['copy', '--src-tls-verify=false', '--quiet', `docker://${host}/${image}`, `oci:${layout}:${tag}`]);
 }
 
@@ -30,7 +31,7 @@ export async function umociUnpack(layout: string, tag: string, bundle: string): 
 
 /** Runs a command inside an unpacked rootfs with chroot; resolves with its stdout. */
 export async function chrootRun(rootfs: string, command: readonly string[]): Promise<string> {
-  const { stdout } = await execa('chroot', [rootfs, ...command], { env: { PATH: '/bin:/usr/bin' }, extendEnv: false });
+  const { stdout } = await execa('/usr/sbin/chroot', [rootfs, ...command], { env: { PATH: '/bin:/usr/bin' }, extendEnv: false });
   return stdout;
 }
 

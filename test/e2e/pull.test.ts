@@ -36,7 +36,7 @@ describe('pulling images from the origin alone', () => {
   it('skopeo pulls shell/hello, umoci unpacks it, and it runs', async () => {
     const rootfs = await pullAndUnpack(origin.host, 'shell/hello:latest', join(work.path, 'hello'));
     assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello, world!');
-    assert.equal((await chrootRun(rootfs, ['/bin/sh', '-c', 'echo $((6 * 7)) && ls /bin | grep -c .'])).split('\n')[0], '42');
+    assert.equal((await chrootRun(rootfs, ['/bin/sh', '-c', 'echo $((6 * 7)) && ls /bin/hello'])).split('\n')[0], '42');
     assert.equal((await chrootRun(rootfs, ['/bin/bash', '-c', 'echo from bash'])).trim(), 'from bash');
     assert.equal((await chrootRun(rootfs, ['/usr/bin/env', 'sh', '-c', 'echo env works'])).trim(), 'env works');
     const tmp = await stat(join(rootfs, 'tmp'));
