@@ -39,8 +39,13 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** A decimal integer; unset or empty means `fallback` (`PORT=` must not mean port 0). */
 const integer = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? fallback : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN))
+    .pipe(z.number({ message: 'Expected a whole number' }).int().min(min).max(max));
 
 const envSchema = z.object({
   PORT: integer(8080, 0, 65535),

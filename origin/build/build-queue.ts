@@ -33,9 +33,11 @@ export class BuildQueue {
     const existing = this.#inFlight.get(key);
     if (existing) return existing as Promise<T>;
     if (this.#running >= this.#options.concurrency && this.#waiting.length >= this.#options.maxQueued) {
-      throw new RegistryError('TOOMANYREQUESTS', 'The registry is building too many images; retry shortly', {
-        headers: { 'Retry-After': String(this.#options.retryAfterSeconds) },
-      });
+      return Promise.reject(
+        new RegistryError('TOOMANYREQUESTS', 'The registry is building too many images; retry shortly', {
+          headers: { 'Retry-After': String(this.#options.retryAfterSeconds) },
+        }),
+      );
     }
     const run = this.#runWhenFree(task).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, run);

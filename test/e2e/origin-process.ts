@@ -31,7 +31,8 @@ export interface RunningOrigin {
 /** Starts an origin with `env` (plus PORT=0) and resolves once it listens. */
 export async function startOrigin(env: Record<string, string>): Promise<RunningOrigin> {
   const child = spawn(process.execPath, [ORIGIN_MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    // No binary cache can be reached here: asking for one only costs time.
+    env: { ...process.env, NIX_CONFIG: 'substituters =', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

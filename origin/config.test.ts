@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError, loadConfig } from './config.ts';
+
+const BASE = { NIXERY_PKGS_PATH: '/srv/pkgs', STORAGE_PATH: '/var/lib/nixedge' };
+
+/** Asserts loadConfig(env) throws a ConfigError whose message mentions every one of `names`. */
+function assertConfigError(env: Record<string, string>, names: readonly string[]): void {
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}`);
+      for (const name of names) assert.match(error.message, new RegExp(name), `message names ${name}`);
+      return true;
+    },
+  );
+}
+
+test('defaults with only a package source and a storage path', () => {
+  const config = loadConfig(BASE);
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, '0.0.0.0');
+  assert.deepEqual(config.source, { kind: 'path', path: '/srv/pkgs' });
+  assert.deepEqual(config.storage, { backend: 'filesystem', path: '/var/lib/nixedge' });
+  assert.equal(config.nixTimeoutSeconds, 60);
+  assert.equal(config.popularityUrl, undefined);
+  assert.equal(config.layerBudget, 94);
+  assert.equal(config.gzipLevel, 6);
+  assert.ok(config.layerConcurrency >= 2);
+  assert.equal(config.maxConcurrentBuilds, 2);
+  assert.equal(config.maxQueuedBuilds, 32);
+  assert.equal(config.logLevel, 'info');
+});
+
+test('explicit values are read', () => {
+  const config = loadConfig({
+    ...BASE,
+    PORT: '9000',
+    HOST: '127.0.0.1',
+    NIX_TIMEOUT: '300',
+    NIX_POPULARITY_URL: 'https://example.com/popularity.json',
+    LAYER_BUDGET: '50',
+    GZIP_LEVEL: '9',
+    LAYER_CONCURRENCY: '3',
+    MAX_CONCURRENT_BUILDS: '4',
+    MAX_QUEUED_BUILDS: '0',
+    LOG_LEVEL: 'debug',
+  });
+  assert.deepEqual(
+    [config.port, config.host, config.nixTimeoutSeconds, config.popularityUrl, config.layerBudget, config.gzipLevel],
+    [9000, '127.0.0.1', 300, 'https://example.com/popularity.json', 50, 9],
+  );
+  assert.deepEqual(
+    [config.layerConcurrency, config.maxConcurrentBuilds, config.maxQueuedBuilds, config.logLevel],
+    [3, 4, 0, 'debug'],
+  );
+});
+
+test('empty numeric variables mean their defaults (PORT= is not port 0)', () => {
+  const config = loadConfig({ ...BASE, PORT: '', NIX_TIMEOUT: ' ', LAYER_BUDGET: '' });
+  assert.deepEqual([config.port, config.nixTimeoutSeconds, config.layerBudget], [8080, 60, 94]);
+  assert.equal(loadConfig({ ...BASE, PORT: ' 9000 ' }).port, 9000);
+});
+
+test('each package source alone', () => {
+  const cases: [env: Record<string, string>, source: unknown][] = [
+    [{ NIXERY_PKGS_PATH: '/srv/pkgs' }, { kind: 'path', path: '/srv/pkgs' }],
+    [{ NIXERY_PKGS_REPO: 'https://git.example.com/pkgs.git' }, { kind: 'git', url: 'https://git.example.com/pkgs.git' }],
+    [{ NIXERY_CHANNEL: 'nixos-unstable' }, { kind: 'channel', channel: 'nixos-unstable' }],
+    [{ NIXERY_CHANNEL: ' nixos-24.05 ', NIXERY_PKGS_PATH: '  ' }, { kind: 'channel', channel: 'nixos-24.05' }],
+  ];
+  for (const [env, source] of cases) {
+    assert.deepEqual(loadConfig({ STORAGE_PATH: '/data', ...env }).source, source);
+  }
+});
+
+test('no package source, or two, is a ConfigError naming the variables', () => {
+  const sourceVars = ['NIXERY_PKGS_PATH', 'NIXERY_PKGS_REPO', 'NIXERY_CHANNEL'];
+  assertConfigError({ STORAGE_PATH: '/data' }, sourceVars);
+  assertConfigError({ STORAGE_PATH: '/data', NIXERY_PKGS_PATH: '/srv/pkgs', NIXERY_CHANNEL: 'nixos-unstable' }, sourceVars);
+  assertConfigError(
+    { STORAGE_PATH: '/data', NIXERY_PKGS_REPO: 'https://git.example.com/pkgs.git', NIXERY_CHANNEL: 'nixos-unstable' },
+    sourceVars,
+  );
+});
+
+test('a missing STORAGE_PATH is a ConfigError naming it', () => {
+  assertConfigError({ NIXERY_PKGS_PATH: '/srv/pkgs' }, ['STORAGE_PATH']);
+  assertConfigError({ NIXERY_PKGS_PATH: '/srv/pkgs', STORAGE_PATH: ' ' }, ['STORAGE_PATH']);
+});
+
+test('invalid values are a ConfigError naming the variable', () => {
+  const cases: [name: string, value: string][] = [
+    ['NIX_TIMEOUT', 'abc'],
+    ['NIX_TIMEOUT', '0'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['PORT', '0x50'],
+    ['PORT', '1e3'],
+    ['GZIP_LEVEL', '10'],
+    ['MAX_CONCURRENT_BUILDS', '-1'],
+    ['LOG_LEVEL', 'verbose'],
+    ['NIXERY_STORAGE_BACKEND', 'gcs'],
+  ];
+  for (const [name, value] of cases) {
+    assertConfigError({ ...BASE, [name]: value }, [name]);
+  }
+});
+
+test('relative paths are resolved to absolute ones', () => {
+  const config = loadConfig({ NIXERY_PKGS_PATH: 'test/fixtures/pkgs', STORAGE_PATH: './data' });
+  assert.deepEqual(config.source, { kind: 'path', path: resolve('test/fixtures/pkgs') });
+  assert.equal(config.storage.path, resolve('data'));
+  assert.ok(isAbsolute(config.storage.path));
+});
