@@ -10,6 +10,8 @@ export async function createStorage(config: StorageConfig): Promise<Storage> {
   switch (config.backend) {
     case 'filesystem':
       await mkdir(config.path, { recursive: true });
-      return new FilesystemStorage(config.path);
+      const storage = new FilesystemStorage(config.path);
+      await storage.sweepStaleTemp(); // temp files a crash left behind
+      return storage;
   }
 }

@@ -38,7 +38,11 @@ export interface Storage {
    */
   writeStream(key: string, body: Readable): Promise<{ size: number }>;
 
-  /** Moves the object at `from` to `to`, replacing any object there; `to` is never seen partial. */
+  /**
+   * Moves the object at `from` to `to`, replacing any object there; `to` is never seen partial.
+   * Moving a missing object rejects and leaves `to` untouched (a silent no-op could publish a
+   * manifest naming a blob that is not there).
+   */
   move(from: string, to: string): Promise<void>;
 
   /** Deletes the object at `key`; deleting a missing object is not an error. */
