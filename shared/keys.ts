@@ -31,3 +31,34 @@ export function imageCacheKey(keyHash: string): string {
 export function stagingKey(id: string): string {
   return `staging/${id}`;
 }
+
+/*
+ * Workers KV keys (the edge cache), all <= 512 bytes:
+ *
+ *   m/<digest>        manifest bytes, metadata { mediaType }; immutable, no expiry
+ *   t/<sha256 hex>    tag pointer (shared/protocol.ts TagPointer) for sha256(canonical name, tag)
+ *   b/<digest>        blob size (decimal), for blob HEAD and redirects without the origin
+ *   n/<nonce>         a write-back nonce already used (replay guard), expires
+ */
+
+/** KV key of a manifest by digest. */
+export function kvManifestKey(digest: Digest): string {
+  return `m/${digest}`;
+}
+
+/** KV key of the tag pointer for an image name (canonical form) and tag. */
+export async function kvTagKey(canonicalName: string, tag: string): Promise<string> {
+  const bytes = new TextEncoder().encode(`${canonicalName}\0${tag}`);
+  const hash = await crypto.subtle.digest('SHA-256', bytes);
+  return `t/${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** KV key of a blob's size. */
+export function kvBlobKey(digest: Digest): string {
+  return `b/${digest}`;
+}
+
+/** KV key marking a write-back nonce as used. */
+export function kvNonceKey(nonce: string): string {
+  return `n/${nonce}`;
+}

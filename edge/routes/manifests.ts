@@ -1,0 +1,70 @@
+/**
+ * GET|HEAD /v2/<name>/manifests/<tag|digest> at the edge: a hit by digest is one KV read, a hit
+ * by tag two (pointer, manifest); a stale tag is served while the origin refreshes it in the
+ * background; anything else goes to the origin.
+ */
+
+import type { Context } from 'hono';
+import type { Digest } from '../../shared/digest.ts';
+import { negotiateManifest } from '../../shared/media-types.ts';
+import { parseImageName, parseReference } from '../../shared/reference.ts';
+import { IMMUTABLE } from '../../shared/error-response.ts';
+import type { EdgeEnv } from '../env.ts';
+import { edgeConfig, type EdgeConfig } from '../config.ts';
+import { EdgeCache, type CachedManifest } from '../cache.ts';
+import { CACHE_STATUS_HEADER, type CacheStatus } from '../cache-status.ts';
+import { fetchFromOrigin, forwardToOrigin } from '../origin-client.ts';
+
+/** Serves a manifest from KV, or from the origin on a miss. */
+export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
+  const config = edgeConfig(c.env);
+  const name = parseImageName(c.req.param('name') ?? '');
+  const reference = parseReference(c.req.param('reference') ?? '');
+  const cache = new EdgeCache(c.env.CACHE);
+
+  if (reference.kind === 'digest') {
+    const hit = await cache.manifest(reference.digest);
+    return hit ? manifestResponse(c, hit, reference.digest, 'HIT', IMMUTABLE) : forwardToOrigin(c, config);
+  }
+
+  const pointer = await cache.tagPointer(name.canonical, reference.tag);
+  if (pointer) {
+    const descriptor = pointer.manifests[negotiateManifest(c.req.header('accept'))];
+    const hit = await cache.manifest(descriptor.digest);
+    if (hit) {
+      const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
+      if (!fresh) c.executionCtx.waitUntil(refreshTag(config, c.req.raw));
+      return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', pointer.pinned ? IMMUTABLE : 'no-cache');
+    }
+  }
+  return forwardToOrigin(c, config);
+}
+
+/** A manifest response with every header clients rely on, for GET and HEAD alike. */
+function manifestResponse(c: Context<EdgeEnv>, manifest: CachedManifest, digest: Digest, status: CacheStatus, cacheControl: string): Response {
+  return new Response(c.req.method === 'HEAD' ? null : manifest.bytes, {
+    status: 200,
+    headers: {
+      'Content-Type': manifest.mediaType,
+      'Content-Length': String(manifest.bytes.byteLength),
+      'Docker-Content-Digest': digest,
+      ETag: `"${digest}"`,
+      'Cache-Control': cacheControl,
+      [CACHE_STATUS_HEADER]: status,
+    },
+  });
+}
+
+/**
+ * Asks the origin for a stale tag again (HEAD, so nothing is streamed back); the origin resolves
+ * it, rebuilding if the revision moved, and writes the new pointer back. The origin's single
+ * flight makes concurrent refreshes of one tag a single build.
+ */
+async function refreshTag(config: EdgeConfig, request: Request): Promise<void> {
+  try {
+    const response = await fetchFromOrigin(config, new Request(request.url, { method: 'HEAD', headers: request.headers }));
+    if (!response.ok) console.warn(JSON.stringify({ msg: 'tag refresh failed', url: request.url, status: response.status }));
+  } catch (error) {
+    console.warn(JSON.stringify({ msg: 'tag refresh failed', url: request.url, error: String(error) }));
+  }
+}

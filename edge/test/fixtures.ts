@@ -1,0 +1,38 @@
+/** Manifests and helpers shared by the edge tests (and the stand-in origin that serves them). */
+
+export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+
+const encoder = new TextEncoder();
+
+async function sha256(text: string): Promise<`sha256:${string}`> {
+  const hash = await crypto.subtle.digest('SHA-256', encoder.encode(text));
+  return `sha256:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export interface TestImage {
+  layer: { digest: `sha256:${string}`; size: number };
+  config: { digest: `sha256:${string}`; size: number };
+  oci: { body: string; digest: `sha256:${string}` };
+  docker: { body: string; digest: `sha256:${string}` };
+}
+
+/** A small image (one layer) whose two manifests differ only in media types, like the origin's. */
+export async function testImage(seed: string): Promise<TestImage> {
+  const layer = { digest: await sha256(`layer ${seed}`), size: 1234 };
+  const config = { digest: await sha256(`config ${seed}`), size: 321 };
+  const manifest = (oci: boolean) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json', ...config },
+      layers: [{ mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', ...layer }],
+    });
+  const ociBody = manifest(true);
+  const dockerBody = manifest(false);
+  return {
+    layer,
+    config,
+    oci: { body: ociBody, digest: await sha256(ociBody) },
+    docker: { body: dockerBody, digest: await sha256(dockerBody) },
+  };
+}

@@ -1,0 +1,17 @@
+/** A RegistryError as an HTTP response in the registry's error format (both runtimes use this). */
+
+import { RegistryError } from './errors.ts';
+
+/** The response for a registry error: its status, JSON body and extra headers. */
+export function registryErrorResponse(error: RegistryError): Response {
+  return new Response(JSON.stringify(error.toBody()), {
+    status: error.status,
+    headers: { 'Content-Type': 'application/json', ...error.headers },
+  });
+}
+
+/** The header every /v2 response carries. */
+export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
+
+/** Cache-Control for content that can never change (anything addressed by digest). */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';

@@ -1,0 +1,19 @@
+// Edge tests run inside workerd with real (local) KV, through @cloudflare/vitest-plugin.
+// A stand-in origin (a real HTTP server, edge/test/stand-in-origin.ts) answers misses.
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './edge/wrangler.test.toml' },
+      miniflare: {
+        bindings: { ORIGIN_URL: `http://127.0.0.1:${inject<number>('standInOriginPort')}` },
+      },
+    })),
+  ],
+  test: {
+    include: ['edge/**/*.test.ts'],
+    globalSetup: ['./edge/test/global-setup.ts'],
+  },
+});
