@@ -27,6 +27,15 @@ export interface OriginConfig {
   maxConcurrentBuilds: number;
   maxQueuedBuilds: number;
   logLevel: string;
+  /** The edge in front of this origin (design.md "Edge <-> origin"). */
+  edge: {
+    /** HMAC secret shared with the edge; when set, manifest requests by tag must be signed. */
+    sharedSecret?: string;
+    /** The edge's base URL; write-backs are sent only when it and the secret are set. */
+    url?: string;
+    /** Attempts per write-back, the first included. */
+    writeBackAttempts: number;
+  };
 }
 
 /** Thrown for a configuration the origin cannot start with; the message says what to set. */
@@ -47,6 +56,22 @@ const integer = (fallback: number, min: number, max: number) =>
     .transform((value) => (value === undefined || value.trim() === '' ? fallback : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN))
     .pipe(z.number({ message: 'Expected a whole number' }).int().min(min).max(max));
 
+/** The shared secret, taken verbatim (both sides must hold the same bytes); blank = unset. */
+const sharedSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value))
+  .pipe(z.string().min(32, { message: 'Expected at least 32 characters (e.g. `openssl rand -hex 32`)' }).optional());
+
+/** An http(s) base URL without a trailing slash; blank = unset. */
+const baseUrl = optionalString.pipe(
+  z
+    .string()
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), { message: 'Expected an http(s) URL' })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+);
+
 const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
@@ -63,6 +88,9 @@ const envSchema = z.object({
   MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   MAX_QUEUED_BUILDS: integer(32, 0, 10000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NIXEDGE_SHARED_SECRET: sharedSecret,
+  EDGE_URL: baseUrl,
+  WRITE_BACK_ATTEMPTS: integer(6, 1, 20),
 });
 
 /** Reads and validates the configuration, or throws a ConfigError naming every problem. */
@@ -99,5 +127,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     maxConcurrentBuilds: vars.MAX_CONCURRENT_BUILDS,
     maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,
     logLevel: vars.LOG_LEVEL,
+    edge: {
+      ...(vars.NIXEDGE_SHARED_SECRET === undefined ? {} : { sharedSecret: vars.NIXEDGE_SHARED_SECRET }),
+      ...(vars.EDGE_URL === undefined ? {} : { url: vars.EDGE_URL }),
+      writeBackAttempts: vars.WRITE_BACK_ATTEMPTS,
+    },
   };
 }

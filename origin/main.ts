@@ -12,6 +12,10 @@ import { ImageBuilder } from './build/image-builder.ts';
 import { defaultLayering } from './layers/index.ts';
 import { loadPopularity } from './startup/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
+import { EdgeWriteBack } from './edge/write-back.ts';
+
+/** Longest wait on shutdown for write-backs still in flight. */
+const WRITE_BACK_DRAIN_MS = 10_000;
 
 /** Starts the origin; resolves once it is listening. */
 async function main(): Promise<void> {
@@ -30,14 +34,40 @@ async function main(): Promise<void> {
     layerConcurrency: config.layerConcurrency,
     nixTimeoutSeconds: config.nixTimeoutSeconds,
   });
-  const app = createRegistryApp({ builder, storage, logger });
+  const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
+  const writeBack =
+    sharedSecret !== undefined && edgeUrl !== undefined
+      ? new EdgeWriteBack({ edgeUrl, secret: sharedSecret, storage, logger, attempts: writeBackAttempts })
+      : undefined;
+  if (edgeUrl !== undefined && sharedSecret === undefined) {
+    logger.warn('EDGE_URL is set without NIXEDGE_SHARED_SECRET: write-backs to the edge are disabled');
+  }
+  const app = createRegistryApp({
+    builder,
+    storage,
+    logger,
+    sharedSecret,
+    onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
+  });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info({ port: info.port, source: config.source, storage: config.storage.backend }, `nixedge origin listening on port ${info.port}`);
+    logger.info(
+      { port: info.port, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
+      `nixedge origin listening on port ${info.port}`,
+    );
   });
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     server.close();
-    setTimeout(() => process.exit(0), 2000).unref();
+    // Write-backs in flight get a bounded wait; one that does not finish only costs the edge a miss.
+    const pending = writeBack?.pending ?? 0;
+    setTimeout(() => {
+      if (writeBack && writeBack.pending > 0) logger.warn({ pending: writeBack.pending }, 'write-backs to the edge abandoned at shutdown');
+      process.exit(0);
+    }, pending > 0 ? WRITE_BACK_DRAIN_MS : 2000).unref();
+    if (writeBack && pending > 0) {
+      logger.info({ pending }, 'waiting for write-backs to the edge');
+      void writeBack.drain().then(() => logger.info('write-backs to the edge finished'));
+    }
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

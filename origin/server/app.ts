@@ -10,25 +10,31 @@ import type { Logger } from '../log.ts';
 import type { ImageBuilder } from '../build/image-builder.ts';
 import type { Storage } from '../storage/storage.ts';
 import { errorResponse } from './error-response.ts';
-import { serveManifest } from './manifests.ts';
+import { API_VERSION_HEADER } from '../../shared/error-response.ts';
+import { serveManifest, type TagResolvedHook } from './manifests.ts';
+import { requireSignature } from './require-signature.ts';
+import { NonceSet } from '../edge/nonce-set.ts';
 import { serveBlob } from './blobs.ts';
 
 export interface RegistryAppOptions {
   builder: ImageBuilder;
   storage: Storage;
   logger: Logger;
+  /** The secret shared with the edge: manifest requests by tag must then be signed by it. */
+  sharedSecret?: string | undefined;
+  /** Called when a manifest request by tag resolved (write-back to the edge). */
+  onTagResolved?: TagResolvedHook | undefined;
 }
 
-const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
 /** Builds the Hono app serving /v2 from the image builder and storage. */
-export function createRegistryApp({ builder, storage, logger }: RegistryAppOptions): Hono {
+export function createRegistryApp({ builder, storage, logger, sharedSecret, onTagResolved }: RegistryAppOptions): Hono {
   const app = new Hono();
 
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
-    for (const [header, value] of Object.entries(API_VERSION)) c.res.headers.set(header, value);
+    for (const [header, value] of Object.entries(API_VERSION_HEADER)) c.res.headers.set(header, value);
     logger.info(
       {
         method: c.req.method,
@@ -50,7 +56,12 @@ export function createRegistryApp({ builder, storage, logger }: RegistryAppOptio
 
   app.on(['GET', 'HEAD'], '/v2', (c) => c.json({}));
   app.on(['GET', 'HEAD'], '/v2/', (c) => c.json({}));
-  app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', (c) => serveManifest(c, builder, storage));
+  app.on(
+    ['GET', 'HEAD'],
+    '/v2/:name{.+}/manifests/:reference',
+    requireSignature({ secret: sharedSecret, logger, nonces: new NonceSet() }),
+    (c) => serveManifest(c, builder, storage, onTagResolved),
+  );
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/blobs/:digest', (c) => serveBlob(c, storage));
   // Every name has the tag `latest`; other tags (branches, commits, channels) are built on demand.
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', (c) => {

@@ -8,7 +8,7 @@ import { parseDigest } from '../../shared/digest.ts';
 import { parseImageName } from '../../shared/reference.ts';
 import type { Storage } from '../storage/storage.ts';
 import { parseRange } from './range.ts';
-import { IMMUTABLE } from './manifests.ts';
+import { IMMUTABLE } from '../../shared/error-response.ts';
 
 /** Serves a blob by digest; 404 BLOB_UNKNOWN when storage has none. */
 export async function serveBlob(c: Context, storage: Storage): Promise<Response> {

@@ -6,18 +6,23 @@ import { contentKey } from '../../shared/keys.ts';
 import { negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
+import { IMMUTABLE } from '../../shared/error-response.ts';
 import { manifestMediaType } from '../image/manifest.ts';
-import type { ImageBuilder } from '../build/image-builder.ts';
+import type { ImageBuilder, ResolvedImage } from '../build/image-builder.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** Manifests are small; anything bigger under a digest is a layer, not a manifest. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-/** Cache-Control for content that can never change. */
-export const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/**
+ * Called after a tag resolved to an image (the repository name as requested, the tag, the image),
+ * e.g. to write it back to the edge. Must return at once and never throw.
+ */
+export type TagResolvedHook = (name: string, tag: string, image: ResolvedImage) => void;
 
 /** Serves a manifest by tag (building the image when needed) or by digest. */
-export async function serveManifest(c: Context, builder: ImageBuilder, storage: Storage): Promise<Response> {
+export async function serveManifest(c: Context, builder: ImageBuilder, storage: Storage, onTagResolved?: TagResolvedHook): Promise<Response> {
   const name = parseImageName(c.req.param('name') ?? '');
   const reference = parseReference(c.req.param('reference') ?? '');
   let digest: Digest;
@@ -27,6 +32,7 @@ export async function serveManifest(c: Context, builder: ImageBuilder, storage: 
     cacheControl = IMMUTABLE;
   } else {
     const image = await builder.image(name, reference.tag);
+    onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
     digest = image.record[negotiateManifest(c.req.header('accept'))].digest;
     cacheControl = image.pinned ? IMMUTABLE : 'no-cache';
   }
