@@ -111,6 +111,29 @@ test('invalid values are a ConfigError naming the variable', () => {
 test('relative paths are resolved to absolute ones', () => {
   const config = loadConfig({ NIXERY_PKGS_PATH: 'test/fixtures/pkgs', STORAGE_PATH: './data' });
   assert.deepEqual(config.source, { kind: 'path', path: resolve('test/fixtures/pkgs') });
-  assert.equal(config.storage.path, resolve('data'));
-  assert.ok(isAbsolute(config.storage.path));
+  assert.deepEqual(config.storage, { backend: 'filesystem', path: resolve('data') });
+  assert.ok(config.storage.backend === 'filesystem' && isAbsolute(config.storage.path));
+});
+
+test('the s3 backend needs a bucket and keys, and defaults to path style in region auto', () => {
+  const source = { NIXERY_PKGS_PATH: 'test/fixtures/pkgs' };
+  assertConfigError({ ...source, NIXERY_STORAGE_BACKEND: 's3', S3_BUCKET: 'b' }, ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+  assertConfigError({ ...source, NIXERY_STORAGE_BACKEND: 'gcsx' }, ['NIXERY_STORAGE_BACKEND']);
+  const config = loadConfig({
+    ...source,
+    NIXERY_STORAGE_BACKEND: 's3',
+    S3_ENDPOINT: 'http://127.0.0.1:8787/cdn-cgi/local/r2/s3/',
+    S3_BUCKET: 'nixedge-blobs',
+    S3_ACCESS_KEY_ID: 'id',
+    S3_SECRET_ACCESS_KEY: 'secret',
+  });
+  assert.deepEqual(config.storage, {
+    backend: 's3',
+    endpoint: 'http://127.0.0.1:8787/cdn-cgi/local/r2/s3',
+    bucket: 'nixedge-blobs',
+    region: 'auto',
+    accessKeyId: 'id',
+    secretAccessKey: 'secret',
+    forcePathStyle: true,
+  });
 });

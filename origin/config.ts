@@ -8,7 +8,18 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { PackageSource } from './nix/source.ts';
 
-export type StorageConfig = { backend: 'filesystem'; path: string };
+export type StorageConfig =
+  | { backend: 'filesystem'; path: string }
+  | {
+      backend: 's3';
+      /** Unset = AWS S3; R2: https://<account>.r2.cloudflarestorage.com; locally wrangler's /cdn-cgi/local/r2/s3. */
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+    };
 
 export interface OriginConfig {
   port: number;
@@ -78,8 +89,16 @@ const envSchema = z.object({
   NIXERY_PKGS_PATH: optionalString,
   NIXERY_PKGS_REPO: optionalString,
   NIXERY_CHANNEL: optionalString,
-  NIXERY_STORAGE_BACKEND: z.enum(['filesystem'], { message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem"' }).default('filesystem'),
+  NIXERY_STORAGE_BACKEND: z
+    .enum(['filesystem', 's3'], { message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem" or "s3" (R2 and any S3-compatible store)' })
+    .default('filesystem'),
   STORAGE_PATH: optionalString,
+  S3_ENDPOINT: baseUrl,
+  S3_BUCKET: optionalString,
+  S3_REGION: optionalString,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '']).optional(),
   NIX_TIMEOUT: integer(60, 1, 86400),
   NIX_POPULARITY_URL: optionalString,
   LAYER_BUDGET: integer(94, 1, 120),
@@ -111,14 +130,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
       `Expected exactly one package source: NIXERY_PKGS_PATH (a local package set), NIXERY_PKGS_REPO (a git repository) or NIXERY_CHANNEL (a nixpkgs channel), got ${sources.length === 0 ? 'none' : sources.map((s) => s.kind).join(' and ')}`,
     );
   }
-  if (!vars.STORAGE_PATH) {
-    throw new ConfigError('Expected STORAGE_PATH (a directory for layers and manifests) with NIXERY_STORAGE_BACKEND=filesystem');
-  }
   return {
     port: vars.PORT,
     host: vars.HOST,
     source,
-    storage: { backend: 'filesystem', path: resolve(vars.STORAGE_PATH) },
+    storage: storageConfig(vars),
     nixTimeoutSeconds: vars.NIX_TIMEOUT,
     popularityUrl: vars.NIX_POPULARITY_URL,
     layerBudget: vars.LAYER_BUDGET,
@@ -132,5 +148,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
       ...(vars.EDGE_URL === undefined ? {} : { url: vars.EDGE_URL }),
       writeBackAttempts: vars.WRITE_BACK_ATTEMPTS,
     },
+  };
+}
+
+/** The storage backend's settings, or a ConfigError naming what is missing. */
+function storageConfig(vars: z.infer<typeof envSchema>): StorageConfig {
+  if (vars.NIXERY_STORAGE_BACKEND === 'filesystem') {
+    if (!vars.STORAGE_PATH) {
+      throw new ConfigError('Expected STORAGE_PATH (a directory for layers and manifests) with NIXERY_STORAGE_BACKEND=filesystem');
+    }
+    return { backend: 'filesystem', path: resolve(vars.STORAGE_PATH) };
+  }
+  const missing = ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((name) => !vars[name as keyof typeof vars]);
+  if (missing.length > 0) throw new ConfigError(`Expected ${missing.join(', ')} with NIXERY_STORAGE_BACKEND=s3`);
+  return {
+    backend: 's3',
+    endpoint: vars.S3_ENDPOINT,
+    bucket: vars.S3_BUCKET ?? '',
+    region: vars.S3_REGION ?? 'auto',
+    accessKeyId: vars.S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: vars.S3_SECRET_ACCESS_KEY ?? '',
+    // Path style unless told otherwise: R2 and local endpoints want it; AWS accepts it.
+    forcePathStyle: vars.S3_FORCE_PATH_STYLE !== 'false',
   };
 }
