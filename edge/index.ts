@@ -6,6 +6,7 @@
 
 import { Hono } from 'hono';
 import { RegistryError } from '../shared/errors.ts';
+import { parseImageName } from '../shared/reference.ts';
 import { API_VERSION_HEADER, registryErrorResponse } from '../shared/error-response.ts';
 import { WRITE_BACK_PATH } from '../shared/protocol.ts';
 import type { EdgeEnv } from './env.ts';
@@ -32,6 +33,12 @@ app.on(['GET', 'HEAD'], '/v2', (c) => c.json({}));
 app.on(['GET', 'HEAD'], '/v2/', (c) => c.json({}));
 app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', serveManifest);
 app.on(['GET', 'HEAD'], '/v2/:name{.+}/blobs/:digest', serveBlob);
+// Every name has the tag `latest`; other tags (branches, commits, channels) are built on demand.
+app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', (c) => {
+  const name = c.req.param('name');
+  parseImageName(name);
+  return c.json({ name, tags: ['latest'] });
+});
 app.post(WRITE_BACK_PATH, receiveWriteBack);
 app.get('/', (c) => c.text('nixedge: container images of Nix packages. Pull <this host>/shell/hello:latest with any registry client.\n'));
 

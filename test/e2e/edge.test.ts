@@ -1,0 +1,123 @@
+/**
+ * End to end through the edge: the real Worker under wrangler dev (local KV, local R2) in front
+ * of the real origin storing layers in that R2 through its S3 API — the production topology in
+ * miniature. Pulled with skopeo, unpacked with umoci, run with chroot.
+ */
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
+import { startLocalEdge, localR2Binding, type LocalEdge } from '../support/local-stack.ts';
+import { freePort } from '../support/wrangler-dev.ts';
+
+/** Polls until the edge answers a manifest from KV (the origin's write-back has landed). */
+async function waitForEdgeHit(edgeUrl: string, path: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${edgeUrl}${path}`, { method: 'HEAD' });
+    if (response.headers.get('x-nixedge-cache') === 'HIT') return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`Expected ${path} to become a cache hit at the edge within 20 s`);
+}
+
+describe('pulling through the edge', () => {
+  let local: LocalEdge;
+  let origin: RunningOrigin;
+  let state: { path: string; cleanup: () => Promise<void> };
+  let work: { path: string; cleanup: () => Promise<void> };
+
+  before(async () => {
+    state = await tempDir('edge-state');
+    work = await tempDir('edge-work');
+    const originPort = await freePort();
+    local = await startLocalEdge({ persistTo: state.path, originPort });
+    origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+  });
+  after(async () => {
+    await origin.stop();
+    await local.edge.stop();
+    await state.cleanup();
+    await work.cleanup();
+  });
+
+  it('builds on a miss, then serves the image from KV and R2 after the origin is stopped', async () => {
+    const edgeHost = new URL(local.edge.url).host;
+    const first = await pullAndUnpack(edgeHost, 'shell/hello:latest', join(work.path, 'first'));
+    assert.equal((await chrootRun(first, ['/bin/hello'])).trim(), 'Hello, world!');
+    assert.equal(origin.steps('realise').length, 1, 'the miss built the image at the origin');
+
+    await waitForEdgeHit(local.edge.url, '/v2/shell/hello/manifests/latest');
+    const digest = await skopeoInspectDigest(edgeHost, 'shell/hello:latest');
+    const manifest = (await (await fetch(`${local.edge.url}/v2/shell/hello/manifests/${digest}`)).json()) as { layers: { digest: string }[] };
+    const layer = manifest.layers[0]!.digest;
+    const redirect = await fetch(`${local.edge.url}/v2/shell/hello/blobs/${layer}`, { redirect: 'manual' });
+    assert.equal(redirect.status, 307);
+    const { bucket } = await localR2Binding();
+    assert.equal(redirect.headers.get('location'), `${local.edge.url}/cdn-cgi/local/r2/public/${bucket}/layers/${layer.slice(7)}`);
+
+    await origin.stop();
+    const byTag = await pullAndUnpack(edgeHost, 'shell/hello:latest', join(work.path, 'origin-down-tag'));
+    assert.equal((await chrootRun(byTag, ['/bin/hello'])).trim(), 'Hello, world!');
+    const byDigest = await pullAndUnpack(edgeHost, `shell/hello@${digest}`, join(work.path, 'origin-down-digest'));
+    assert.equal((await chrootRun(byDigest, ['/bin/sh', '-c', 'echo still here'])).trim(), 'still here');
+
+    const started = Date.now();
+    const miss = await fetch(`${local.edge.url}/v2/jq/manifests/latest`);
+    assert.equal(miss.status, 503);
+    assert.equal(((await miss.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAVAILABLE');
+    assert.ok(Date.now() - started < 5000, 'the miss is answered within seconds');
+  });
+});
+
+describe('the origin behind an edge', () => {
+  it('refuses unsigned build requests, and pulls work through presigned R2 URLs that R2 verifies', async () => {
+    const state = await tempDir('presigned-state');
+    const work = await tempDir('presigned-work');
+    const originPort = await freePort();
+    const r2 = await localR2Binding();
+    const edgePort = await freePort();
+    const local = await startLocalEdge({
+      persistTo: state.path,
+      edgePort,
+      originPort,
+      vars: {
+        BLOB_REDIRECT: 'r2-presigned',
+        R2_S3_ENDPOINT: `http://127.0.0.1:${edgePort}/cdn-cgi/local/r2/s3`,
+        R2_BUCKET: r2.bucket,
+        R2_ACCESS_KEY_ID: r2.accessKeyId,
+        R2_SECRET_ACCESS_KEY: r2.secretAccessKey,
+      },
+    });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    try {
+      const unsigned = await fetch(`${origin.url}/v2/hello/manifests/latest`);
+      assert.equal(unsigned.status, 401);
+      assert.equal(((await unsigned.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
+      assert.equal(origin.steps('evaluate').length, 0, 'an unsigned request starts no build');
+
+      const edgeHost = `127.0.0.1:${edgePort}`;
+      await pullAndUnpack(edgeHost, 'hello:latest', join(work.path, 'warm'));
+      await waitForEdgeHit(local.edge.url, '/v2/hello/manifests/latest');
+      const manifest = (await (await fetch(`${local.edge.url}/v2/hello/manifests/latest`)).json()) as { layers: { digest: string }[] };
+      const redirect = await fetch(`${local.edge.url}/v2/hello/blobs/${manifest.layers[0]!.digest}`, { redirect: 'manual' });
+      assert.equal(redirect.status, 307);
+      const location = new URL(redirect.headers.get('location') ?? '');
+      assert.equal(location.searchParams.get('X-Amz-Algorithm'), 'AWS4-HMAC-SHA256');
+      const blob = await fetch(location);
+      assert.equal(blob.status, 200, 'local R2 accepts the presigned URL (it verifies SigV4)');
+      location.searchParams.set('X-Amz-Signature', '0'.repeat(64));
+      assert.equal((await fetch(location)).status, 403, 'and refuses a forged one');
+
+      const rootfs = await pullAndUnpack(edgeHost, 'hello:latest', join(work.path, 'presigned'));
+      assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello, world!');
+    } finally {
+      await origin.stop();
+      await local.edge.stop();
+      await state.cleanup();
+      await work.cleanup();
+    }
+  });
+});
