@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './log.ts';
 import { createStorage } from './storage/create-storage.ts';
+import { withUnavailableErrors } from './storage/unavailable.ts';
 import { BuildQueue } from './build/build-queue.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { defaultLayering } from './layers/index.ts';
@@ -21,7 +22,7 @@ const WRITE_BACK_DRAIN_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const storage = await createStorage(config.storage);
+  const storage = withUnavailableErrors(await createStorage(config.storage));
   const popularity = await loadPopularity(config.popularityUrl);
   const queue = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
   const builder = new ImageBuilder({

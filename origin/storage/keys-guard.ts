@@ -4,6 +4,11 @@
  * its root and keeps object names portable between filesystem, S3/R2 and GCS.
  */
 
+/** A key no backend accepts: a bug in the caller, never a storage outage. */
+export class InvalidKeyError extends Error {
+  override name = 'InvalidKeyError';
+}
+
 /** The longest key accepted, in UTF-8 bytes (S3 and GCS both allow 1024). */
 export const MAX_KEY_BYTES = 1024;
 
@@ -18,24 +23,24 @@ export function assertValidKey(key: string): void {
   }
   const shown = JSON.stringify(key.length > 120 ? `${key.slice(0, 120)}...` : key);
   if (key.length === 0) {
-    throw new Error('Expected a non-empty storage key, got ""');
+    throw new InvalidKeyError('Expected a non-empty storage key, got ""');
   }
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) {
-    throw new Error(`Expected a storage key of at most ${MAX_KEY_BYTES} bytes, got ${bytes} bytes: ${shown}`);
+    throw new InvalidKeyError(`Expected a storage key of at most ${MAX_KEY_BYTES} bytes, got ${bytes} bytes: ${shown}`);
   }
   const forbidden = FORBIDDEN_CHARACTERS.exec(key);
   if (forbidden) {
-    throw new Error(
+    throw new InvalidKeyError(
       `Expected a storage key without backslashes or control characters, got ${JSON.stringify(forbidden[0])} in ${shown}`,
     );
   }
   if (key.startsWith('/')) {
-    throw new Error(`Expected a relative storage key, got an absolute one: ${shown}`);
+    throw new InvalidKeyError(`Expected a relative storage key, got an absolute one: ${shown}`);
   }
   for (const segment of key.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
-      throw new Error(`Expected storage key segments that are not empty, "." or "..", got ${JSON.stringify(segment)} in ${shown}`);
+      throw new InvalidKeyError(`Expected storage key segments that are not empty, "." or "..", got ${JSON.stringify(segment)} in ${shown}`);
     }
   }
 }
