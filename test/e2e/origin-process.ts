@@ -25,7 +25,8 @@ export interface RunningOrigin {
   stderr: () => string;
   /** Log lines of one build step ("evaluate", "realise", "layer", ...). */
   steps: (step: string) => LogLine[];
-  stop: () => Promise<void>;
+  /** Stops the origin (SIGTERM: graceful; SIGKILL: a crash) and waits for it to exit. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
 /** Starts an origin with `env` (plus PORT=0) and resolves once it listens. */
@@ -58,15 +59,15 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     logs,
     stderr: () => stderr,
     steps: (step) => logs.filter((line) => line.step === step),
-    stop: () => stopChild(child),
+    stop: (signal = 'SIGTERM') => stopChild(child, signal),
   };
 }
 
 /** Stops the origin and waits for it to exit. */
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
+  child.kill(signal);
   await exited;
 }
 

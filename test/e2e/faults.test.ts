@@ -1,0 +1,171 @@
+/**
+ * Storage faults, injected for real: the origin uploads to wrangler's local R2 through a TCP
+ * fault proxy (test/support/fault-proxy.ts) that can slow, cut or refuse its connections, while
+ * clients pull through the edge as in production. Nothing half-written is ever referenced, a
+ * retried build reuses what was completed, an outage is a 503 for misses while hits keep working.
+ */
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
+import { startLocalEdge, type LocalEdge } from '../support/local-stack.ts';
+import { freePort } from '../support/wrangler-dev.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { S3Storage } from '../../origin/storage/s3.ts';
+
+/** Every key in the bucket. */
+async function listKeys(storage: S3Storage): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: storage.bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/**
+ * The storage invariants: every content-addressed object holds what its name says, every manifest
+ * names only blobs that exist, every image cache entry names only manifests that exist.
+ */
+async function assertNothingHalfWritten(storage: S3Storage): Promise<void> {
+  const keys = new Set(await listKeys(storage));
+  for (const key of keys) {
+    if (!key.startsWith('layers/')) continue;
+    const bytes = await storage.readBytes(key);
+    assert.ok(bytes, key);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), key.slice('layers/'.length), `${key} holds what its name says`);
+    let parsed: { mediaType?: string; config?: { digest: string }; layers?: { digest: string }[] } | undefined;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
+    } catch {
+      continue; // a layer
+    }
+    if (parsed?.layers === undefined || parsed.config === undefined) continue;
+    for (const named of [parsed.config, ...parsed.layers]) {
+      assert.ok(keys.has(`layers/${named.digest.slice(7)}`), `manifest ${key} names ${named.digest}, which exists`);
+    }
+  }
+  for (const key of keys) {
+    if (!key.startsWith('cache/images/')) continue;
+    const entry = JSON.parse((await storage.readBytes(key))!.toString('utf8')) as { oci: { digest: string }; docker: { digest: string } };
+    for (const manifest of [entry.oci, entry.docker]) {
+      assert.ok(keys.has(`layers/${manifest.digest.slice(7)}`), `image cache entry ${key} names an existing manifest`);
+    }
+  }
+}
+
+describe('storage faults between the origin and R2', () => {
+  let local: LocalEdge;
+  let proxy: FaultProxy;
+  let origin: RunningOrigin;
+  let originEnv: Record<string, string>;
+  let direct: S3Storage;
+  let state: { path: string; cleanup: () => Promise<void> };
+  let work: { path: string; cleanup: () => Promise<void> };
+
+  before(async () => {
+    state = await tempDir('faults-state');
+    work = await tempDir('faults-work');
+    local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
+    proxy = await startFaultProxy(local.edge.port);
+    originEnv = { ...local.originEnv, S3_ENDPOINT: `${proxy.url}/cdn-cgi/local/r2/s3`, NIXERY_PKGS_PATH: FIXTURE_PKGS };
+    origin = await startOrigin(originEnv);
+    direct = new S3Storage({
+      endpoint: local.originEnv['S3_ENDPOINT']!,
+      bucket: local.originEnv['S3_BUCKET']!,
+      region: 'auto',
+      accessKeyId: local.originEnv['S3_ACCESS_KEY_ID']!,
+      secretAccessKey: local.originEnv['S3_SECRET_ACCESS_KEY']!,
+      forcePathStyle: true,
+    });
+  });
+  after(async () => {
+    await origin.stop();
+    await proxy.stop();
+    await local.edge.stop();
+    await state.cleanup();
+    await work.cleanup();
+  });
+
+  it('builds through a slow storage server', async () => {
+    proxy.set({ kind: 'delay', ms: 2 });
+    const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'shell/hello:latest', join(work.path, 'slow'));
+    assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello, world!');
+    proxy.set({ kind: 'pass' });
+  });
+
+  it('answers misses with 503 while storage is down, and keeps serving cached images', async () => {
+    const deadline = Date.now() + 20_000;
+    while ((await fetch(`${local.edge.url}/v2/shell/hello/manifests/latest`, { method: 'HEAD' })).headers.get('x-nixedge-cache') !== 'HIT') {
+      assert.ok(Date.now() < deadline, 'the write-back reached the edge');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    proxy.set({ kind: 'refuse' });
+    try {
+      const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'shell/hello:latest', join(work.path, 'outage-hit'));
+      assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello, world!', 'a cached image pulls');
+      const started = Date.now();
+      const miss = await fetch(`${local.edge.url}/v2/jq/manifests/latest`);
+      assert.equal(miss.status, 503);
+      const body = (await miss.json()) as { errors: { code: string; message: string }[] };
+      assert.equal(body.errors[0]?.code, 'UNAVAILABLE');
+      assert.match(body.errors[0]!.message, /[Ss]torage/);
+      assert.ok(Number(miss.headers.get('retry-after')) > 0);
+      assert.ok(Date.now() - started < 30_000, `answered in ${Date.now() - started} ms`);
+    } finally {
+      proxy.set({ kind: 'pass' });
+    }
+    await assertNothingHalfWritten(direct);
+  });
+
+  it('leaves nothing half-written when connections are cut mid-upload, and the retry reuses completed layers', async () => {
+    proxy.set({ kind: 'cut-after', bytes: 1024 * 1024 });
+    const failed = await fetch(`${local.edge.url}/v2/python3/manifests/latest`);
+    assert.equal(failed.status, 503, 'the big layer could not be stored');
+    assert.ok(proxy.cuts > 0, 'connections were cut');
+    const completedBefore = origin.steps('layer').filter((line) => line.msg === 'layer done').length;
+    await assertNothingHalfWritten(direct);
+
+    proxy.set({ kind: 'pass' });
+    const layersBefore = origin.steps('layer').length;
+    const retried = await fetch(`${local.edge.url}/v2/python3/manifests/latest`);
+    assert.equal(retried.status, 200);
+    const manifest = (await retried.json()) as { layers: unknown[] };
+    const rebuilt = origin.steps('layer').length - layersBefore;
+    assert.ok(rebuilt < manifest.layers.length - 1, `the retry built ${rebuilt} of ${manifest.layers.length - 1} store-path layers`);
+    assert.ok(completedBefore >= 0);
+    await assertNothingHalfWritten(direct);
+  });
+
+  it('resumes a build after the origin crashed mid-upload, rebuilding only what was not stored', async () => {
+    proxy.set({ kind: 'delay', ms: 400 }); // small layers finish, the 12 MB one crawls
+    const pending = fetch(`${local.edge.url}/v2/python3packages.numpy/manifests/latest`).catch(() => undefined);
+    const deadline = Date.now() + 60_000;
+    while (!origin.steps('layer').some((line) => line.msg === 'layer done' && Number(line['narSize']) < 10_000_000)) {
+      assert.ok(Date.now() < deadline, 'some small layer completed');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await origin.stop('SIGKILL');
+    await pending;
+    await assertNothingHalfWritten(direct);
+
+    proxy.set({ kind: 'pass' });
+    origin = await startOrigin(originEnv);
+    const response = await fetch(`${local.edge.url}/v2/python3packages.numpy/manifests/latest`);
+    assert.equal(response.status, 200);
+    const manifest = (await response.json()) as { layers: unknown[] };
+    assert.ok(origin.steps('layer').length < manifest.layers.length - 1, 'layers stored before the crash were reused');
+    const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'python3packages.numpy:latest', join(work.path, 'after-crash'));
+    const storePaths = await readdir(join(rootfs, 'nix/store'));
+    assert.ok(storePaths.some((name) => name.endsWith('-python3-3.11.7') || name.includes('-python3-')), 'the image holds python3');
+    assert.ok(storePaths.some((name) => name.includes('numpy')), 'and numpy');
+    await assertNothingHalfWritten(direct);
+  });
+});
