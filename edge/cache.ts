@@ -7,6 +7,7 @@
 import type { Digest } from '../shared/digest.ts';
 import { kvBlobKey, kvManifestKey, kvNonceKey, kvTagKey } from '../shared/keys.ts';
 import { tagPointerSchema, type TagPointer } from '../shared/protocol.ts';
+import { MemoryCache } from './memory-cache.ts';
 
 export interface CachedManifest {
   bytes: ArrayBuffer;
@@ -20,6 +21,16 @@ interface ManifestMetadata {
 /** How long a used nonce is remembered: past this its timestamp is too old to verify anyway. */
 const NONCE_TTL_SECONDS = 900;
 
+/** How long this isolate reuses a tag pointer it read (KV itself may be up to 60 s behind). */
+const TAG_POINTER_MEMORY_MS = 5_000;
+
+/** What this isolate remembers of KV (shared by every request it serves). */
+const memory = {
+  manifests: new MemoryCache<CachedManifest>({ maxEntries: 2_000, maxBytes: 32 * 1024 * 1024 }),
+  tags: new MemoryCache<TagPointer>({ maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 }),
+  blobSizes: new MemoryCache<number>({ maxEntries: 50_000, maxBytes: 8 * 1024 * 1024 }),
+};
+
 export class EdgeCache {
   readonly #kv: KVNamespace;
 
@@ -27,11 +38,15 @@ export class EdgeCache {
     this.#kv = kv;
   }
 
-  /** A manifest by digest, in one KV read. */
+  /** A manifest by digest: from this isolate's memory, else in one KV read. */
   async manifest(digest: Digest): Promise<CachedManifest | undefined> {
+    const remembered = memory.manifests.get(digest);
+    if (remembered) return remembered;
     const { value, metadata } = await this.#kv.getWithMetadata<ManifestMetadata>(kvManifestKey(digest), 'arrayBuffer');
     if (value === null || !metadata?.mediaType) return undefined;
-    return { bytes: value, mediaType: metadata.mediaType };
+    const manifest = { bytes: value, mediaType: metadata.mediaType };
+    memory.manifests.set(digest, manifest, value.byteLength, Infinity);
+    return manifest;
   }
 
   /** Whether a manifest is already cached (write-backs skip rewriting immutable entries). */
@@ -43,21 +58,32 @@ export class EdgeCache {
     await this.#kv.put(kvManifestKey(digest), body, { metadata: { mediaType } satisfies ManifestMetadata });
   }
 
-  /** The tag pointer of an image name (canonical) and tag, in one KV read. */
+  /** The tag pointer of an image name (canonical) and tag: remembered for a few seconds, else one KV read. */
   async tagPointer(canonicalName: string, tag: string): Promise<TagPointer | undefined> {
-    const value = await this.#kv.get(await kvTagKey(canonicalName, tag), 'json');
-    const parsed = tagPointerSchema.safeParse(value);
-    return parsed.success ? parsed.data : undefined;
+    const key = await kvTagKey(canonicalName, tag);
+    const remembered = memory.tags.get(key);
+    if (remembered) return remembered;
+    const parsed = tagPointerSchema.safeParse(await this.#kv.get(key, 'json'));
+    if (!parsed.success) return undefined;
+    // A pinned pointer never changes; a moving one is reused briefly, and never past its freshness.
+    const ttl = parsed.data.freshUntil === null ? Infinity : Math.min(TAG_POINTER_MEMORY_MS, parsed.data.freshUntil - Date.now());
+    if (ttl > 0) memory.tags.set(key, parsed.data, 256, ttl);
+    return parsed.data;
   }
 
   async putTagPointer(canonicalName: string, tag: string, pointer: TagPointer): Promise<void> {
-    await this.#kv.put(await kvTagKey(canonicalName, tag), JSON.stringify(pointer));
+    const key = await kvTagKey(canonicalName, tag);
+    await this.#kv.put(key, JSON.stringify(pointer));
+    memory.tags.delete(key);
   }
 
-  /** A blob's size, when a write-back reported it. */
+  /** A blob's size, when a write-back reported it (sizes never change: remembered). */
   async blobSize(digest: Digest): Promise<number | undefined> {
+    const remembered = memory.blobSizes.get(digest);
+    if (remembered !== undefined) return remembered;
     const value = await this.#kv.get(kvBlobKey(digest));
     if (value === null || !/^\d+$/.test(value)) return undefined;
+    memory.blobSizes.set(digest, Number(value), 100, Infinity);
     return Number(value);
   }
 

@@ -3,10 +3,22 @@
 import { z } from 'zod';
 import { RegistryError } from '../shared/errors.ts';
 import type { Bindings } from './env.ts';
+import { GCS_DEFAULT_HOST } from './gcs-signing.ts';
 
 export type BlobRedirect =
   | { mode: 'r2-public'; publicUrl: string }
   | { mode: 'r2-presigned'; endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; expirySeconds: number }
+  | {
+      mode: 'gcs-signed';
+      /** Where the signed URL points: storage.googleapis.com, or GCS_ENDPOINT's scheme and host[:port]. */
+      scheme: 'https' | 'http';
+      host: string;
+      bucket: string;
+      serviceAccountEmail: string;
+      privateKeyPem: string;
+      expirySeconds: number;
+    }
+  | { mode: 'gcs-public'; publicUrl: string }
   | { mode: 'origin'; originUrl: string };
 
 export interface EdgeConfig {
@@ -31,12 +43,16 @@ const schema = z.object({
   ORIGIN_PUBLIC_URL: url.optional(),
   NIXEDGE_SHARED_SECRET: z.string().min(32, 'Expected NIXEDGE_SHARED_SECRET to be at least 32 characters').optional(),
   TAG_TTL_SECONDS: seconds(300, 60, 31_536_000),
-  BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'origin']),
+  BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'gcs-signed', 'gcs-public', 'origin']),
   R2_PUBLIC_URL: z.string().optional(),
   R2_S3_ENDPOINT: z.string().optional(),
   R2_BUCKET: z.string().optional(),
   R2_ACCESS_KEY_ID: z.string().optional(),
   R2_SECRET_ACCESS_KEY: z.string().optional(),
+  GCS_BUCKET: z.string().optional(),
+  GCS_PUBLIC_URL: z.string().optional(),
+  GCS_ENDPOINT: z.string().optional(),
+  GCS_SERVICE_ACCOUNT_KEY: z.string().optional(),
   PRESIGN_EXPIRY_SECONDS: seconds(3600, 1, 604_800),
 });
 
@@ -78,7 +94,62 @@ function blobRedirect(vars: z.infer<typeof schema>): BlobRedirect {
         secretAccessKey: vars.R2_SECRET_ACCESS_KEY || missing('R2_SECRET_ACCESS_KEY'),
         expirySeconds: vars.PRESIGN_EXPIRY_SECONDS,
       };
+    case 'gcs-signed': {
+      const endpoint = gcsEndpoint(vars.GCS_ENDPOINT);
+      const bucket = vars.GCS_BUCKET || missing('GCS_BUCKET');
+      const key = serviceAccountKey(vars.GCS_SERVICE_ACCOUNT_KEY || missing("GCS_SERVICE_ACCOUNT_KEY (a secret: the service account's JSON key file)"));
+      return { mode: 'gcs-signed', ...endpoint, bucket, ...key, expirySeconds: vars.PRESIGN_EXPIRY_SECONDS };
+    }
+    case 'gcs-public': {
+      if (vars.GCS_PUBLIC_URL) return { mode: 'gcs-public', publicUrl: vars.GCS_PUBLIC_URL.replace(/\/+$/, '') };
+      const { scheme, host } = gcsEndpoint(vars.GCS_ENDPOINT);
+      return { mode: 'gcs-public', publicUrl: `${scheme}://${host}/${vars.GCS_BUCKET || missing('GCS_BUCKET (or GCS_PUBLIC_URL)')}` };
+    }
     case 'origin':
       return { mode: 'origin', originUrl: vars.ORIGIN_PUBLIC_URL ?? vars.ORIGIN_URL };
   }
+}
+
+const misconfigured = (message: string): never => {
+  throw new RegistryError('UNKNOWN', `The edge is misconfigured: ${message}`);
+};
+
+/** GCS_ENDPOINT (an emulator, e.g. http://127.0.0.1:9199) as scheme and host[:port]; storage.googleapis.com by default. */
+function gcsEndpoint(value: string | undefined): { scheme: 'https' | 'http'; host: string } {
+  if (!value?.trim()) return { scheme: 'https', host: GCS_DEFAULT_HOST };
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return misconfigured(`GCS_ENDPOINT must be a URL like https://storage.googleapis.com or http://127.0.0.1:9199, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return misconfigured('GCS_ENDPOINT must be an http or https URL');
+  if (url.pathname.replace(/\/+$/, '') !== '' || url.search !== '' || url.username !== '') {
+    return misconfigured('GCS_ENDPOINT must be a scheme and host[:port] only (objects are addressed as /<bucket>/<object>)');
+  }
+  return { scheme: url.protocol === 'https:' ? 'https' : 'http', host: url.host };
+}
+
+const keyFile = z.object({
+  client_email: z.string().min(1),
+  private_key: z.string().includes('-----BEGIN PRIVATE KEY-----'),
+});
+
+/** The service account's JSON key file (GCS_SERVICE_ACCOUNT_KEY): its email and PKCS#8 private key. */
+function serviceAccountKey(json: string): { serviceAccountEmail: string; privateKeyPem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    // Never echo the secret.
+    return misconfigured("GCS_SERVICE_ACCOUNT_KEY must be the service account's JSON key file (it is not valid JSON)");
+  }
+  const parsed = keyFile.safeParse(value);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || 'the key file'))].join(', ');
+    return misconfigured(
+      `GCS_SERVICE_ACCOUNT_KEY must be the service account's JSON key file with client_email and a PKCS#8 private_key ("-----BEGIN PRIVATE KEY-----"); check ${fields}`,
+    );
+  }
+  return { serviceAccountEmail: parsed.data.client_email, privateKeyPem: parsed.data.private_key };
 }

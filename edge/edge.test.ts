@@ -55,15 +55,32 @@ describe('hits from KV', () => {
     expect(await originRequests()).toEqual([]);
   });
 
-  it('reads KV once for a hit by digest and twice for a hit by tag', async () => {
-    const image = await testImage('reads');
+  it('reads KV once for a hit by digest and twice for a hit by tag, then answers repeats from memory', async () => {
+    const image = await testImage('reads-digest');
     await postWriteBack(JSON.stringify(writeBackFor(image, 'reads', 'latest', true)));
     const byDigest = countingKv(kv());
     expect((await send(`/v2/reads/manifests/${image.docker.digest}`, {}, { CACHE: byDigest.kv })).status).toBe(200);
     expect(byDigest.reads()).toBe(1);
+    expect((await send(`/v2/reads/manifests/${image.docker.digest}`, {}, { CACHE: byDigest.kv })).status).toBe(200);
+    expect(byDigest.reads()).toBe(1);
+
+    const tagged = await testImage('reads-tag');
+    await postWriteBack(JSON.stringify(writeBackFor(tagged, 'readstag', 'latest', true)));
     const byTag = countingKv(kv());
-    expect((await send('/v2/reads/manifests/latest', {}, { CACHE: byTag.kv })).status).toBe(200);
+    const first = await send('/v2/readstag/manifests/latest', {}, { CACHE: byTag.kv });
+    expect(first.headers.get('docker-content-digest')).toBe(tagged.docker.digest);
     expect(byTag.reads()).toBe(2);
+    expect((await send('/v2/readstag/manifests/latest', {}, { CACHE: byTag.kv })).status).toBe(200);
+    expect(byTag.reads()).toBe(2);
+  });
+
+  it('sees a new tag pointer written back at once, despite the memory', async () => {
+    const before = await testImage('moving-before');
+    const after = await testImage('moving-after');
+    await postWriteBack(JSON.stringify(writeBackFor(before, 'movingtag', 'latest', false)));
+    expect((await send('/v2/movingtag/manifests/latest')).headers.get('docker-content-digest')).toBe(before.docker.digest);
+    await postWriteBack(JSON.stringify(writeBackFor(after, 'movingtag', 'latest', false)));
+    expect((await send('/v2/movingtag/manifests/latest')).headers.get('docker-content-digest')).toBe(after.docker.digest);
   });
 
   it('resolves names canonically: component order and duplicates hit the same pointer', async () => {
