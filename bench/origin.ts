@@ -1,0 +1,372 @@
+/**
+ * The origin benchmark (`npm run bench`): how a cold image build of the bench package set
+ * (test/fixtures/bench, attribute `all`, ~590 MiB closure) compares with the serial floor
+ * `tar --sort=name | gzip -6 | sha256sum` over the same store paths, how much the layer cache and
+ * the image cache save, and the origin's peak memory.
+ *
+ *   BENCH_RUNS=3 npm run bench     # runs of each measurement (median reported); default 3
+ *
+ * The origin inherits the environment, so LAYER_CONCURRENCY, GZIP_LEVEL, ... can be varied. Runs
+ * are interleaved (floor, cold, warm, hit; floor, cold, ...) so drift on a noisy machine hits both
+ * sides of each ratio alike. Progress goes to stderr, the results to stdout.
+ */
+
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  Cleanup,
+  MB,
+  httpGet,
+  machineCpuSeconds,
+  median,
+  megabytes,
+  procCpuSeconds,
+  procStatusKb,
+  removeDir,
+  seconds,
+  startBenchOrigin,
+  threadCpuDelta,
+  threadCpuSeconds,
+  type BenchOrigin,
+  type LogLine,
+} from './support.ts';
+
+const run = promisify(execFile);
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const BENCH_PKGS = join(REPO, 'test/fixtures/bench');
+const IMAGE_PATH = '/v2/all/manifests/latest';
+const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+/** Layers the origin compresses at once (its default), and the ways the parallel floor splits. */
+const WAYS = Number(process.env['LAYER_CONCURRENCY'] ?? Math.max(2, availableParallelism()));
+const GOAL = { coldOverFloor: 0.7, warmOverCold: 0.1, peakRssMb: 200 };
+
+interface Closure {
+  out: string;
+  paths: string[];
+  narSizes: Map<string, number>;
+  narBytes: number;
+}
+
+interface LayerTiming {
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  narSize: number;
+  storePaths: number;
+}
+
+interface ColdRun {
+  ms: number;
+  peakRssKb: number;
+  idleRssKb: number;
+  originCpuS: number;
+  childCpuS: number;
+  machineBusyCores: number;
+  threads: Array<{ name: string; threads: number; seconds: number }>;
+  layers: number;
+  compressedBytes: number;
+  steps: Record<string, number>;
+  layerTimings: LayerTiming[];
+  warmMs: number;
+  warmUploaded: number | undefined;
+  hitMs: number;
+}
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const runs = Number(process.env['BENCH_RUNS'] ?? '3');
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_RUNS must be a positive whole number, got ${process.env['BENCH_RUNS']}`);
+
+  progress('preparing: realising the bench closure (not timed)');
+  const closure = await prepare();
+  progress(`closure: ${closure.paths.length} store paths, ${megabytes(closure.narBytes)} (nar)`);
+
+  const floors: Timed[] = [];
+  const parallelFloors: Timed[] = [];
+  const colds: ColdRun[] = [];
+  for (let i = 1; i <= runs; i++) {
+    progress(`run ${i}/${runs}: serial floor`);
+    floors.push(await serialFloor(closure.paths));
+    progress(`run ${i}/${runs}: serial floor ${seconds(floors.at(-1)!.ms)}; parallel floor (${WAYS} ways)`);
+    parallelFloors.push(await parallelFloor(closure, WAYS));
+    progress(`run ${i}/${runs}: parallel floor ${seconds(parallelFloors.at(-1)!.ms)}; cold build`);
+    const cold = await coldRun(cleanup);
+    colds.push(cold);
+    progress(`run ${i}/${runs}: cold ${seconds(cold.ms)}, warm ${seconds(cold.warmMs)}, hit ${seconds(cold.hitMs)}, peak RSS ${((cold.peakRssKb * 1024) / MB).toFixed(0)} MB`);
+  }
+  report(closure, floors, parallelFloors, colds);
+}
+
+/** Realises the bench image and lists its closure (store paths and total nar size). */
+async function prepare(): Promise<Closure> {
+  const built = await run('nix-build', [BENCH_PKGS, '-A', 'all', '--no-out-link', '--option', 'substituters', ''], {
+    cwd: REPO,
+    maxBuffer: 64 * MB,
+  });
+  const out = built.stdout.trim().split('\n').at(-1) ?? '';
+  if (!out.startsWith('/nix/store/')) throw new Error(`nix-build printed no store path: ${built.stdout}`);
+  const info = await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '-r', '--json', out], { maxBuffer: 64 * MB });
+  const entries = JSON.parse(info.stdout) as Array<{ path: string; narSize: number }>;
+  const paths = entries.map((e) => e.path).sort();
+  const narSizes = new Map(entries.map((e) => [e.path, e.narSize]));
+  return { out, paths, narSizes, narBytes: entries.reduce((sum, e) => sum + e.narSize, 0) };
+}
+
+/** A timed run and the machine's busy cores meanwhile (every process of every tenant). */
+interface Timed {
+  ms: number;
+  machineBusyCores: number;
+}
+
+async function timedWithMachine(work: () => Promise<void>): Promise<Timed> {
+  const before = await machineCpuSeconds();
+  const started = performance.now();
+  await work();
+  const ms = performance.now() - started;
+  const after = await machineCpuSeconds();
+  return { ms, machineBusyCores: (after.busy - before.busy) / (ms / 1000) };
+}
+
+/** One timed `tar --sort=name -cf - paths | gzip -6 | sha256sum`. */
+async function serialFloor(paths: readonly string[]): Promise<Timed> {
+  return timedWithMachine(() => floorPipeline(paths));
+}
+
+/**
+ * A machine check, not a goal: the closure split into `ways` groups of about equal nar size
+ * (largest first), each group's floor pipeline run at the same time. What two shell pipelines get
+ * out of this machine's cores right now; the best the origin could hope for with that split.
+ */
+async function parallelFloor(closure: Closure, ways: number): Promise<Timed> {
+  const groups = Array.from({ length: ways }, () => ({ bytes: 0, paths: [] as string[] }));
+  const bySize = [...closure.paths].sort((a, b) => (closure.narSizes.get(b) ?? 0) - (closure.narSizes.get(a) ?? 0));
+  for (const path of bySize) {
+    const smallest = groups.reduce((min, g) => (g.bytes < min.bytes ? g : min));
+    smallest.paths.push(path);
+    smallest.bytes += closure.narSizes.get(path) ?? 0;
+  }
+  return timedWithMachine(async () => {
+    await Promise.all(groups.filter((g) => g.paths.length > 0).map((g) => floorPipeline(g.paths.sort())));
+  });
+}
+
+async function floorPipeline(paths: readonly string[]): Promise<void> {
+  const child = spawn('bash', ['-c', 'set -o pipefail; tar --sort=name -cf - "$@" | gzip -6 | sha256sum', 'bench-floor', ...paths], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0 || !/^[0-9a-f]{64}\s/.test(stdout)) throw new Error(`floor pipeline failed (exit ${code}): ${stderr}${stdout}`);
+}
+
+/** A fresh storage dir and origin: cold GET, then warm (image cache removed) and hit GETs. */
+async function coldRun(cleanup: Cleanup): Promise<ColdRun> {
+  const storage = await mkdtemp(join(tmpdir(), 'nixedge-bench-'));
+  const forget = cleanup.add(`temp dir ${storage}`, () => removeDir(storage));
+  let origin: BenchOrigin | undefined;
+  try {
+    origin = await startBenchOrigin(
+      {
+        NIXERY_PKGS_PATH: BENCH_PKGS,
+        STORAGE_PATH: storage,
+        LOG_LEVEL: 'info',
+        NIX_TIMEOUT: process.env['NIX_TIMEOUT'] ?? '600',
+      },
+      cleanup,
+    );
+
+    // Cold: nothing cached, store paths realised.
+    const idleRssKb = await procStatusKb(origin.pid, 'VmRSS');
+    const cpuBefore = await procCpuSeconds(origin.pid);
+    const threadsBefore = await threadCpuSeconds(origin.pid);
+    const machineBefore = await machineCpuSeconds();
+    const requestAt = performance.now();
+    const cold = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    const peakRssKb = await procStatusKb(origin.pid, 'VmHWM');
+    const machineAfter = await machineCpuSeconds();
+    const cpuAfter = await procCpuSeconds(origin.pid);
+    const threadsAfter = await threadCpuSeconds(origin.pid);
+    expectOk(cold.status, cold.body, origin, 'cold GET');
+    const manifest = JSON.parse(cold.body.toString('utf8')) as { layers: Array<{ size: number }> };
+    const coldLogs = origin.logs.filter((line) => line.receivedAt >= requestAt);
+    if (!coldLogs.some((line) => line.step === 'build')) throw new Error('the cold GET did not log a build step');
+    const steps: Record<string, number> = {};
+    for (const line of coldLogs) {
+      if (line.step !== undefined && line.step !== 'layer' && typeof line.durationMs === 'number') steps[line.step] = line.durationMs;
+    }
+    const layerTimings = coldLogs
+      .filter((line) => line.step === 'layer' && typeof line.durationMs === 'number')
+      .map((line) => layerTiming(line, requestAt));
+
+    // Warm: every layer in the layer cache, the image cache entry gone.
+    const imagesDir = join(storage, 'cache', 'images');
+    const entries = await readdir(imagesDir);
+    if (entries.length === 0) throw new Error(`no image cache entry in ${imagesDir} after the cold build`);
+    await Promise.all(entries.map((entry) => rm(join(imagesDir, entry), { force: true })));
+    const warmFrom = origin.logs.length;
+    const warm = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    expectOk(warm.status, warm.body, origin, 'warm GET');
+    const warmLogs = origin.logs.slice(warmFrom);
+    if (!warmLogs.some((line) => line.step === 'build')) throw new Error('the warm GET did not rebuild (no build step logged)');
+    const publish = warmLogs.find((line) => line.step === 'publish');
+    const warmUploaded = typeof publish?.['uploaded'] === 'number' ? publish['uploaded'] : undefined;
+
+    // Hit: the image cache entry is back.
+    const hitFrom = origin.logs.length;
+    const hit = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    expectOk(hit.status, hit.body, origin, 'cache-hit GET');
+    if (origin.logs.slice(hitFrom).some((line) => line.step === 'build')) throw new Error('the repeat GET rebuilt the image');
+
+    return {
+      ms: cold.ms,
+      peakRssKb,
+      idleRssKb,
+      originCpuS: cpuAfter.self - cpuBefore.self,
+      childCpuS: cpuAfter.children - cpuBefore.children,
+      machineBusyCores: (machineAfter.busy - machineBefore.busy) / (cold.ms / 1000),
+      threads: threadCpuDelta(origin.pid, threadsBefore, threadsAfter),
+      layers: manifest.layers.length,
+      compressedBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, 0),
+      steps,
+      layerTimings,
+      warmMs: warm.ms,
+      warmUploaded,
+      hitMs: hit.ms,
+    };
+  } finally {
+    await origin?.stop();
+    await removeDir(storage);
+    forget();
+  }
+}
+
+function layerTiming(line: LogLine, requestAt: number): LayerTiming {
+  const durationMs = line.durationMs ?? 0;
+  const endMs = line.receivedAt - requestAt;
+  return {
+    startMs: endMs - durationMs,
+    endMs,
+    durationMs,
+    narSize: typeof line['narSize'] === 'number' ? line['narSize'] : Number.NaN,
+    storePaths: typeof line['storePaths'] === 'number' ? line['storePaths'] : Number.NaN,
+  };
+}
+
+function expectOk(status: number, body: Buffer, origin: BenchOrigin, what: string): void {
+  if (status === 200) return;
+  const errors = origin.logs.filter((line) => (line['level'] as number) >= 50).map((line) => JSON.stringify(line));
+  throw new Error(`${what} answered ${status}: ${body.toString('utf8').slice(0, 2000)}\n${errors.join('\n')}\n${origin.stderr()}`);
+}
+
+function report(closure: Closure, floorRuns: Timed[], parallelRuns: Timed[], colds: ColdRun[]): void {
+  const floors = floorRuns.map((r) => r.ms);
+  const parallelFloors = parallelRuns.map((r) => r.ms);
+  const floor = median(floors);
+  const parallel = median(parallelFloors);
+  const cores = availableParallelism();
+  const busy = (runs: number[]): string => `${runs.map((v) => v.toFixed(2)).join(', ')} of ${cores}`;
+  const cold = median(colds.map((c) => c.ms));
+  const warm = median(colds.map((c) => c.warmMs));
+  const hit = median(colds.map((c) => c.hitMs));
+  const rssMb = colds.map((c) => (c.peakRssKb * 1024) / MB);
+  const idleMb = median(colds.map((c) => (c.idleRssKb * 1024) / MB));
+  const layers = median(colds.map((c) => c.layers));
+  const compressed = median(colds.map((c) => c.compressedBytes));
+  const floorRate = closure.narBytes / MB / (floor / 1000);
+  const coldRate = closure.narBytes / MB / (cold / 1000);
+  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
+  const concurrency = process.env['LAYER_CONCURRENCY'] ?? `default = max(2, cores) = ${Math.max(2, availableParallelism())}`;
+
+  const lines = [
+    `nixedge origin benchmark: image ${IMAGE_PATH} of test/fixtures/bench, ${colds.length} runs (medians), ${availableParallelism()} cores, LAYER_CONCURRENCY ${concurrency}`,
+    '',
+    `serial floor: ${seconds(floor)} (tar --sort=name | gzip -6 | sha256sum; runs: ${list(floors, seconds)})`,
+    `cold build: ${seconds(cold)} (baseline: serial floor ${seconds(floor)}, ratio: ${ratio(cold, floor)}, goal: < ${GOAL.coldOverFloor} on 2 cores; runs: ${list(colds.map((c) => c.ms), seconds)})`,
+    `cold build vs parallel floor (machine check): ${seconds(cold)} (baseline: ${WAYS} floor pipelines at once on halves of the closure ${seconds(parallel)}, ratio: ${ratio(cold, parallel)}, goal: ~1; parallel floor / serial floor = ${ratio(parallel, floor)}, 0.5 = ${WAYS} free cores; runs: ${list(parallelFloors, seconds)})`,
+    `warm build (layers cached, image cache removed): ${seconds(warm)} (baseline: cold ${seconds(cold)}, ratio: ${ratio(warm, cold)}, goal: < ${GOAL.warmOverCold}; runs: ${list(colds.map((c) => c.warmMs), seconds)})`,
+    `cache hit (image cache in place): ${seconds(hit)} (baseline: cold ${seconds(cold)}, ratio: ${ratio(hit, cold)}, goal: none; runs: ${list(colds.map((c) => c.hitMs), seconds)})`,
+    `peak RSS of the origin, cold build (VmHWM): median ${median(rssMb).toFixed(0)} MB, max ${Math.max(...rssMb).toFixed(0)} MB (baseline: RSS of the idle origin before the request ${idleMb.toFixed(0)} MB, ratio: ${ratio(median(rssMb), idleMb)}, goal: < ${GOAL.peakRssMb} MB; runs: ${list(rssMb, (v) => v.toFixed(0))})`,
+    `throughput, cold: ${coldRate.toFixed(1)} MB/s of closure (baseline: serial floor ${floorRate.toFixed(1)} MB/s, ratio: ${ratio(coldRate, floorRate)}, goal: > ${(1 / GOAL.coldOverFloor).toFixed(2)})`,
+    `layers: ${layers} incl. the customisation layer (baseline: ${closure.paths.length} store paths in the closure, ratio: ${ratio(layers, closure.paths.length)}, goal: <= 95)`,
+    `compressed size (sum of layers): ${megabytes(compressed)} (baseline: closure ${megabytes(closure.narBytes)}, ratio: ${ratio(compressed, closure.narBytes)}, goal: none)`,
+    `closure size: ${megabytes(closure.narBytes)} (nar size of ${closure.paths.length} store paths)`,
+    `origin CPU during the cold build: ${median(colds.map((c) => c.originCpuS)).toFixed(1)} s own + ${median(colds.map((c) => c.childCpuS)).toFixed(1)} s children (baseline: cold wall ${seconds(cold)}, ratio: ${ratio(median(colds.map((c) => c.originCpuS + c.childCpuS)) * 1000, cold)} cores busy, goal: ~2 on 2 cores)`,
+    `machine CPU busy (all tenants; cores): serial floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; parallel floors ${busy(parallelRuns.map((r) => r.machineBusyCores))}; cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${colds.map((c) => ((c.originCpuS + c.childCpuS) / (c.ms / 1000)).toFixed(2)).join(', ')}`,
+    `warm build uploads: ${list(colds.map((c) => c.warmUploaded ?? Number.NaN), (v) => String(v))} store-path layers re-uploaded (goal: 0)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n\n' + diagnosis(closure, colds).join('\n') + '\n');
+}
+
+/** Where the median cold build's time went: steps and a per-layer timeline. */
+function diagnosis(closure: Closure, colds: ColdRun[]): string[] {
+  const sorted = [...colds].sort((a, b) => a.ms - b.ms);
+  const c = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const layers = [...c.layerTimings].sort((a, b) => a.startMs - b.startMs);
+  const first = Math.min(...layers.map((l) => l.startMs));
+  const last = Math.max(...layers.map((l) => l.endMs));
+  const busy = layers.reduce((sum, l) => sum + l.durationMs, 0);
+  const out = [
+    `diagnosis (median cold run, ${seconds(c.ms)}):`,
+    `  steps: ${['evaluate', 'realise', 'closure-graph', 'customisation-layer', 'build']
+      .filter((s) => c.steps[s] !== undefined)
+      .map((s) => `${s} ${seconds(c.steps[s]!)}`)
+      .join(', ')}`,
+    `  store-path layers: ${layers.length} compressed, from ${seconds(first)} to ${seconds(last)} after the request (${seconds(last - first)} wall, ${seconds(busy)} summed: ${(busy / Math.max(1, last - first)).toFixed(2)} layers in flight on average)`,
+    `  origin CPU by thread: ${c.threads
+      .filter((t) => t.seconds >= 0.05)
+      .map((t) => `${t.name}${t.threads > 1 ? ` x${t.threads}` : ''} ${t.seconds.toFixed(1)} s`)
+      .join(', ')} (wall ${seconds(c.ms)})`,
+    '  layer timeline (start -> end after the request, duration, nar size, rate):',
+  ];
+  for (const l of layers) {
+    out.push(
+      `    ${seconds(l.startMs).padStart(8)} -> ${seconds(l.endMs).padStart(8)}  ${seconds(l.durationMs).padStart(8)}  ${megabytes(l.narSize).padStart(9)}  ${(l.narSize / MB / (l.durationMs / 1000)).toFixed(1).padStart(6)} MB/s  ${layerName(closure, l)}`,
+    );
+  }
+  return out;
+}
+
+/** The store path of a one-path layer, found by its nar size (the log has sizes, not names). */
+function layerName(closure: Closure, layer: LayerTiming): string {
+  const matches = closure.paths.filter((p) => closure.narSizes.get(p) === layer.narSize);
+  if (layer.storePaths === 1 && matches.length === 1) return matches[0]!.slice('/nix/store/'.length + 33);
+  return `(${layer.storePaths} store paths)`;
+}
+
+function ratio(value: number, baseline: number): string {
+  return (value / baseline).toFixed(2);
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+const cleanup = new Cleanup();
+let exiting = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (exiting) return;
+    exiting = true;
+    progress(`${signal}: cleaning up`);
+    void cleanup.runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+try {
+  await main(cleanup);
+} catch (error) {
+  // After a signal the request in flight fails as its origin stops: not worth a stack trace.
+  if (!exiting) process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanup.runAll();
+}
