@@ -162,6 +162,7 @@ describe('blob redirects to GCS', () => {
     const get = await send(`/v2/gcs/signed/blobs/${image.layer.digest}`, { redirect: 'manual' }, gcsSigned());
     expect(get.status).toBe(307);
     expect(get.headers.get('docker-content-digest')).toBe(image.layer.digest);
+    expect(get.headers.get('cache-control')).toContain('private');
     const location = get.headers.get('location') ?? '';
     const url = new URL(location);
     expect(`${url.origin}${url.pathname}`).toBe(`https://storage.googleapis.com/nixedge-gcs-test/layers/${image.layer.digest.slice(7)}`);

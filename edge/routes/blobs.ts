@@ -13,7 +13,7 @@ import { edgeConfig } from '../config.ts';
 import { EdgeCache } from '../cache.ts';
 import { CACHE_STATUS_HEADER } from '../cache-status.ts';
 import { forwardToOrigin } from '../origin-client.ts';
-import { blobLocation } from '../blob-url.ts';
+import { blobLocation, redirectCacheControl } from '../blob-url.ts';
 
 /** Serves a blob HEAD, or redirects a blob GET, without the origin when KV knows the blob. */
 export async function serveBlob(c: Context<EdgeEnv>): Promise<Response> {
@@ -42,8 +42,8 @@ export async function serveBlob(c: Context<EdgeEnv>): Promise<Response> {
     headers: {
       Location: await blobLocation(config.blobRedirect, repositoryName, digest),
       'Docker-Content-Digest': digest,
-      // A presigned URL expires: the redirect may be cached only briefly, and privately.
-      'Cache-Control': config.blobRedirect.mode === 'r2-presigned' ? 'private, max-age=60' : 'public, max-age=3600',
+      // A signed URL expires: its redirect may be cached only briefly, and privately.
+      'Cache-Control': redirectCacheControl(config.blobRedirect),
       [CACHE_STATUS_HEADER]: 'HIT',
     },
   });
