@@ -18,7 +18,7 @@ import { evaluatePackages, describeUnresolved, type Evaluation } from '../nix/ev
 import { realise, buildFailureReason } from '../nix/realise.ts';
 import { closureGraph } from '../nix/graph.ts';
 import { NixError } from '../nix/run.ts';
-import type { LayeringAlgorithm, Popularity } from '../layers/types.ts';
+import type { LayerGroup, LayeringAlgorithm, Popularity } from '../layers/types.ts';
 import { storePathEntries } from '../tarball/store-paths.ts';
 import { customisationEntries } from '../image/customisation.ts';
 import { buildImage, type LayerDescriptor } from '../image/manifest.ts';
@@ -129,18 +129,25 @@ export class ImageBuilder {
     logger.info({ step: 'layering', layers: groups.length, storePaths: graph.paths.length }, 'layering done');
 
     let uploaded = 0;
-    const layers = await pMap(
-      groups,
-      async (group): Promise<LayerDescriptor> => {
-        const cached = await this.#layerCache.get(group.storePaths);
-        if (cached) return cached;
-        const layer = await timed(logger, 'layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
-          storePaths: group.storePaths.length,
-          narSize: group.narSize,
-        });
-        await this.#layerCache.put(group.storePaths, layer);
-        uploaded += 1;
-        return layer;
+    const layerFor = async (group: LayerGroup): Promise<LayerDescriptor> => {
+      const cached = await this.#layerCache.get(group.storePaths);
+      if (cached) return cached;
+      const layer = await timed(logger, 'layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
+        storePaths: group.storePaths.length,
+        narSize: group.narSize,
+      });
+      await this.#layerCache.put(group.storePaths, layer);
+      uploaded += 1;
+      return layer;
+    };
+    // Largest layers start first, so the build does not end with one slot busy and the others
+    // idle; the manifest keeps the layering's order.
+    const largestFirst = groups.map((group, index) => ({ group, index })).sort((a, b) => b.group.narSize - a.group.narSize);
+    const layers: LayerDescriptor[] = new Array<LayerDescriptor>(groups.length);
+    await pMap(
+      largestFirst,
+      async ({ group, index }) => {
+        layers[index] = await layerFor(group);
       },
       { concurrency: layerConcurrency },
     );
