@@ -10,7 +10,7 @@ import { createStorage } from './storage/create-storage.ts';
 import { withUnavailableErrors } from './storage/unavailable.ts';
 import { BuildQueue } from './build/build-queue.ts';
 import { ImageBuilder } from './build/image-builder.ts';
-import { defaultLayering } from './layers/index.ts';
+import { defaultLayering, DEFAULT_LAYERING_NAME } from './layers/index.ts';
 import { loadPopularity } from './startup/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
 import { EdgeWriteBack } from './edge/write-back.ts';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     storage,
     queue,
     logger,
-    layering: { name: 'nixery', algorithm: defaultLayering, budget: config.layerBudget, popularity },
+    layering: { name: DEFAULT_LAYERING_NAME, algorithm: defaultLayering, budget: config.layerBudget, popularity },
     gzipLevel: config.gzipLevel,
     layerConcurrency: config.layerConcurrency,
     nixTimeoutSeconds: config.nixTimeoutSeconds,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareByteOrder } from './byte-order.ts';
-import { defaultLayering } from './index.ts';
 import { NIXERY_LAYER_BUDGET, nixeryLayering } from './nixery.ts';
 import type { ClosureGraph, LayerGroup, Popularity, StorePathInfo } from './types.ts';
 
@@ -146,10 +145,6 @@ describe('nixeryLayering: hand-checked graphs', () => {
 
   it('returns no layers for an empty closure', () => {
     assert.deepEqual(nixeryLayering({ roots: [], paths: [] }, { budget: 1, popularity: none }), []);
-  });
-
-  it('is the default layering', () => {
-    assert.equal(defaultLayering, nixeryLayering);
   });
 });
 
