@@ -159,6 +159,29 @@ describe('pulling images from the origin alone', () => {
     assert.equal(root.headers.get('docker-distribution-api-version'), 'registry/2.0');
   });
 
+  it('downloads a layer shared by two images once', async () => {
+    const layout = join(work.path, 'shared-layout');
+    const before = origin.logs.length;
+    await skopeoCopy(origin.host, 'git:latest', layout, 'git');
+    await skopeoCopy(origin.host, 'curl:latest', layout, 'curl');
+    const blobGets = origin.logs
+      .slice(before)
+      .filter((line) => line.msg === 'request' && line['method'] === 'GET' && String(line['path']).includes('/blobs/'))
+      .map((line) => String(line['path']).split('/blobs/')[1]);
+    const manifestOf = async (name: string) =>
+      (await (await fetch(`${origin.url}/v2/${name}/manifests/latest`, { headers: { Accept: OCI_ACCEPT } })).json()) as {
+        config: { digest: string };
+        layers: { digest: string }[];
+      };
+    const [git, curl] = [await manifestOf('git'), await manifestOf('curl')];
+    const curlLayers = new Set(curl.layers.map((layer) => layer.digest));
+    const shared = git.layers.map((layer) => layer.digest).filter((digest) => curlLayers.has(digest));
+    assert.ok(shared.length >= 2, `git and curl share layers (${shared.length})`);
+    const distinct = new Set([git.config.digest, curl.config.digest, ...git.layers.map((l) => l.digest), ...curlLayers]);
+    assert.equal(blobGets.length, distinct.size, 'every blob is downloaded exactly once');
+    for (const digest of shared) assert.equal(blobGets.filter((got) => got === digest).length, 1, `${digest} once`);
+  });
+
   it('builds a failing package into 500 UNKNOWN without leaking the build log', async () => {
     const response = await fetch(`${origin.url}/v2/broken/manifests/latest`);
     assert.equal(response.status, 500);
