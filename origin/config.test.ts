@@ -137,3 +137,34 @@ test('the s3 backend needs a bucket and keys, and defaults to path style in regi
     forcePathStyle: true,
   });
 });
+
+test("the gcs backend takes Nixery's GCS_BUCKET and GOOGLE_APPLICATION_CREDENTIALS, both but the bucket optional", () => {
+  const source = { NIXERY_PKGS_PATH: 'test/fixtures/pkgs' };
+  assertConfigError({ ...source, NIXERY_STORAGE_BACKEND: 'gcs' }, ['GCS_BUCKET', 'NIXERY_STORAGE_BACKEND=gcs']);
+  assertConfigError({ ...source, NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: '  ' }, ['GCS_BUCKET']);
+  assertConfigError({ ...source, NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b', GCS_ENDPOINT: 'localhost:9199' }, ['GCS_ENDPOINT']);
+  // Nixery's environment as it is: default credentials, no endpoint.
+  assert.deepEqual(loadConfig({ ...source, NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'nixery-layers' }).storage, {
+    backend: 'gcs',
+    bucket: 'nixery-layers',
+    projectId: undefined,
+    keyFilename: undefined,
+    endpoint: undefined,
+  });
+  const config = loadConfig({
+    ...source,
+    NIXERY_STORAGE_BACKEND: 'gcs',
+    GCS_BUCKET: 'nixery-layers',
+    GOOGLE_APPLICATION_CREDENTIALS: 'keys/nixery.json',
+    GOOGLE_CLOUD_PROJECT: 'my-project',
+    GCS_ENDPOINT: 'http://127.0.0.1:9199/',
+    S3_BUCKET: 'ignored',
+  });
+  assert.deepEqual(config.storage, {
+    backend: 'gcs',
+    bucket: 'nixery-layers',
+    projectId: 'my-project',
+    keyFilename: resolve('keys/nixery.json'),
+    endpoint: 'http://127.0.0.1:9199',
+  });
+});

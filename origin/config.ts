@@ -19,6 +19,16 @@ export type StorageConfig =
       accessKeyId: string;
       secretAccessKey: string;
       forcePathStyle: boolean;
+    }
+  | {
+      backend: 'gcs';
+      bucket: string;
+      /** GOOGLE_CLOUD_PROJECT; unset = detected from the credentials (object access needs none). */
+      projectId: string | undefined;
+      /** A service account key file (GOOGLE_APPLICATION_CREDENTIALS); unset = Application Default Credentials. */
+      keyFilename: string | undefined;
+      /** Unset = Google Cloud Storage; an emulator's URL for local runs (then unauthenticated unless keyFilename is set). */
+      endpoint: string | undefined;
     };
 
 export interface OriginConfig {
@@ -90,7 +100,9 @@ const envSchema = z.object({
   NIXERY_PKGS_REPO: optionalString,
   NIXERY_CHANNEL: optionalString,
   NIXERY_STORAGE_BACKEND: z
-    .enum(['filesystem', 's3'], { message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem" or "s3" (R2 and any S3-compatible store)' })
+    .enum(['filesystem', 's3', 'gcs'], {
+      message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem", "s3" (R2 and any S3-compatible store) or "gcs" (Google Cloud Storage)',
+    })
     .default('filesystem'),
   STORAGE_PATH: optionalString,
   S3_ENDPOINT: baseUrl,
@@ -99,6 +111,10 @@ const envSchema = z.object({
   S3_ACCESS_KEY_ID: optionalString,
   S3_SECRET_ACCESS_KEY: optionalString,
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '']).optional(),
+  GCS_BUCKET: optionalString,
+  GCS_ENDPOINT: baseUrl,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  GOOGLE_CLOUD_PROJECT: optionalString,
   NIX_TIMEOUT: integer(60, 1, 86400),
   NIX_POPULARITY_URL: optionalString,
   LAYER_BUDGET: integer(94, 1, 120),
@@ -158,6 +174,18 @@ function storageConfig(vars: z.infer<typeof envSchema>): StorageConfig {
       throw new ConfigError('Expected STORAGE_PATH (a directory for layers and manifests) with NIXERY_STORAGE_BACKEND=filesystem');
     }
     return { backend: 'filesystem', path: resolve(vars.STORAGE_PATH) };
+  }
+  if (vars.NIXERY_STORAGE_BACKEND === 'gcs') {
+    if (!vars.GCS_BUCKET) {
+      throw new ConfigError('Expected GCS_BUCKET (the bucket for layers and manifests, e.g. Nixery\'s) with NIXERY_STORAGE_BACKEND=gcs');
+    }
+    return {
+      backend: 'gcs',
+      bucket: vars.GCS_BUCKET,
+      projectId: vars.GOOGLE_CLOUD_PROJECT,
+      keyFilename: vars.GOOGLE_APPLICATION_CREDENTIALS === undefined ? undefined : resolve(vars.GOOGLE_APPLICATION_CREDENTIALS),
+      endpoint: vars.GCS_ENDPOINT,
+    };
   }
   const missing = ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((name) => !vars[name as keyof typeof vars]);
   if (missing.length > 0) throw new ConfigError(`Expected ${missing.join(', ')} with NIXERY_STORAGE_BACKEND=s3`);

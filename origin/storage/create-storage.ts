@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import type { StorageConfig } from '../config.ts';
 import type { Storage } from './storage.ts';
 import { FilesystemStorage } from './filesystem.ts';
+import { GcsStorage } from './gcs.ts';
 import { S3Storage } from './s3.ts';
 
 /** The storage backend the configuration names, ready to use. */
@@ -22,6 +23,13 @@ export async function createStorage(config: StorageConfig): Promise<Storage> {
         accessKeyId: config.accessKeyId,
         secretAccessKey: config.secretAccessKey,
         forcePathStyle: config.forcePathStyle,
+      });
+    case 'gcs':
+      return new GcsStorage({
+        bucket: config.bucket,
+        ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
+        ...(config.keyFilename === undefined ? {} : { keyFilename: config.keyFilename }),
+        ...(config.endpoint === undefined ? {} : { apiEndpoint: config.endpoint }),
       });
   }
 }
