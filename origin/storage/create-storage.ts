@@ -1,21 +1,24 @@
-/** Creates the configured storage backend. */
+/**
+ * Creates the configured storage backend. Cloud SDKs are loaded only for the backend in use:
+ * each costs tens of MB of memory the origin would otherwise carry for nothing.
+ */
 
 import { mkdir } from 'node:fs/promises';
 import type { StorageConfig } from '../config.ts';
 import type { Storage } from './storage.ts';
 import { FilesystemStorage } from './filesystem.ts';
-import { GcsStorage } from './gcs.ts';
-import { S3Storage } from './s3.ts';
 
 /** The storage backend the configuration names, ready to use. */
 export async function createStorage(config: StorageConfig): Promise<Storage> {
   switch (config.backend) {
-    case 'filesystem':
+    case 'filesystem': {
       await mkdir(config.path, { recursive: true });
       const storage = new FilesystemStorage(config.path);
       await storage.sweepStaleTemp(); // temp files a crash left behind
       return storage;
-    case 's3':
+    }
+    case 's3': {
+      const { S3Storage } = await import('./s3.ts');
       return new S3Storage({
         ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
         bucket: config.bucket,
@@ -24,12 +27,15 @@ export async function createStorage(config: StorageConfig): Promise<Storage> {
         secretAccessKey: config.secretAccessKey,
         forcePathStyle: config.forcePathStyle,
       });
-    case 'gcs':
+    }
+    case 'gcs': {
+      const { GcsStorage } = await import('./gcs.ts');
       return new GcsStorage({
         bucket: config.bucket,
         ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
         ...(config.keyFilename === undefined ? {} : { keyFilename: config.keyFilename }),
         ...(config.endpoint === undefined ? {} : { apiEndpoint: config.endpoint }),
       });
+    }
   }
 }
