@@ -28,6 +28,12 @@
  * - not enforced: preconditions (`ifGenerationMatch`), `X-Goog-Hash` on uploads (the client still
  *   checks the crc32c/md5 the emulator returns), request bodies over 130 MB in one request.
  * - one emulator per process at a time: its URLs come from firebase-tools' global registry.
+ * - path-style XML API reads, `GET /<bucket>/<object>` (what a V4 signed URL targets), are the
+ *   emulator's own route (`/:bucketId/:objectId(**)`, with `Range`), but it ignores any
+ *   signature. With `signedUrls` this module checks them as GCS does before the emulator
+ *   answers (see `signedUrlRefusal`): a GOOG4-RSA-SHA256 query signature by that account's key,
+ *   verified with its public key over the canonical request rebuilt from the request (method,
+ *   path, query, Host), not expired; otherwise 403 (400 when expired) with GCS's XML error.
  *
  * Faults for tests: `failNext(count, match)` answers the next `count` matching requests with 503
  * (after reading their bodies), so retries can be observed; `requests` records every request.
@@ -39,6 +45,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash, verify, type KeyObject } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 
@@ -63,8 +70,22 @@ export interface GcsEmulator {
   stop(): Promise<void>;
 }
 
+/** The service account whose V4 signed URLs the emulator accepts. */
+export interface SignedUrlAccount {
+  /** Its public key (RSA): signatures are RSASSA-PKCS1-v1_5 / SHA-256. */
+  publicKey: KeyObject;
+  /** Its `client_email`, the first part of X-Goog-Credential. */
+  serviceAccountEmail: string;
+}
+
 export interface GcsEmulatorOptions {
   projectId?: string;
+  /**
+   * Require path-style object reads (`GET /<bucket>/<object>`, the V4 signed URL form) to carry a
+   * valid GOOG4-RSA-SHA256 query signature by this service account, as a private bucket does.
+   * Unset = the emulator's own behaviour: such reads are served without any check.
+   */
+  signedUrls?: SignedUrlAccount;
 }
 
 // The parts of firebase-tools (untyped CommonJS) used here.
@@ -103,6 +124,74 @@ const { EmulatorRegistry } = require('firebase-tools/lib/emulator/registry.js') 
 
 /** A copy or rewrite request as @google-cloud/storage sends it. */
 const REWRITE_WITH_PREFIX = /^\/storage\/v1\/b\/[^/]+\/o\/[^/]+\/(rewriteTo|copyTo)\/b\//;
+
+/** First path segments of the emulator's other APIs: anything else (bucket names have 3+ characters) is `/<bucket>/<object>`. */
+const NOT_A_BUCKET = new Set(['storage', 'upload', 'download', 'b', 'v0', 'batch']);
+
+/** Whether a request is a path-style XML API object request, `/<bucket>/<object>`. */
+function isPathStyleObject(url: URL): boolean {
+  const [, bucket, ...object] = url.pathname.split('/');
+  return bucket !== undefined && bucket !== '' && !NOT_A_BUCKET.has(bucket) && object.join('/') !== '';
+}
+
+/** `YYYYMMDDTHHMMSSZ` (X-Goog-Date) as epoch milliseconds; NaN when malformed. */
+function goog4Time(value: string): number {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
+
+/**
+ * Why GCS would refuse this signed-URL request (status, XML error code, message), or undefined
+ * when its signature verifies: the checks of query-string authentication, with the canonical
+ * request rebuilt from what arrived (method, path, query, Host header).
+ */
+async function signedUrlRefusal(
+  req: IncomingMessage,
+  url: URL,
+  account: SignedUrlAccount,
+): Promise<{ status: number; code: string; message: string } | undefined> {
+  const params = url.searchParams;
+  const denied = (message: string) => ({ status: 403, code: 'AccessDenied', message });
+  if (!params.has('X-Goog-Signature')) return denied('Anonymous caller does not have storage.objects.get access (no X-Goog-Signature).');
+  if (params.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') return denied(`Unsupported X-Goog-Algorithm ${params.get('X-Goog-Algorithm') ?? '(none)'}.`);
+  const credential = params.get('X-Goog-Credential') ?? '';
+  const email = credential.slice(0, credential.indexOf('/'));
+  if (email !== account.serviceAccountEmail) return denied(`Unknown service account ${JSON.stringify(email)} in X-Goog-Credential.`);
+  const signedAt = goog4Time(params.get('X-Goog-Date') ?? '');
+  const expires = Number(params.get('X-Goog-Expires'));
+  if (Number.isNaN(signedAt) || !Number.isInteger(expires) || expires < 1 || expires > 604_800) {
+    return { status: 400, code: 'AuthenticationRequired', message: 'Malformed X-Goog-Date or X-Goog-Expires.' };
+  }
+  if (Date.now() > signedAt + expires * 1000) return { status: 400, code: 'ExpiredToken', message: 'Invalid argument: the signed URL has expired.' };
+  if (params.get('X-Goog-SignedHeaders') !== 'host') return denied('Only X-Goog-SignedHeaders=host is supported here.');
+  // The canonical request as GCS rebuilds it (written apart from edge/gcs-signing.ts on purpose):
+  // the path as sent, the query without the signature re-encoded (RFC 3986) and sorted, the Host
+  // header the client sent.
+  const rfc3986 = (value: string): string => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const query = [...params.entries()]
+    .filter(([name]) => name !== 'X-Goog-Signature')
+    .map(([name, value]) => `${rfc3986(name)}=${rfc3986(value)}`)
+    .sort()
+    .join('&');
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const canonicalRequest = [req.method ?? 'GET', path, query, `host:${req.headers.host ?? ''}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const scope = credential.slice(credential.indexOf('/') + 1);
+  const stringToSign = ['GOOG4-RSA-SHA256', params.get('X-Goog-Date') ?? '', scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  const signature = params.get('X-Goog-Signature') ?? '';
+  const valid = /^(?:[0-9a-f]{2})+$/.test(signature) && verify('sha256', Buffer.from(stringToSign), account.publicKey, Buffer.from(signature, 'hex'));
+  if (!valid) {
+    return { status: 403, code: 'SignatureDoesNotMatch', message: `The request signature we calculated does not match the signature you provided. StringToSign: ${stringToSign}` };
+  }
+  return undefined;
+}
+
+/** GCS's XML API error body. */
+function xmlError(code: string, message: string): string {
+  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code><Message>${escape(message)}</Message></Error>`;
+}
 
 /** A readable message from a value thrown by the emulator. */
 function describe(error: unknown): string {
@@ -214,7 +303,17 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       );
       return;
     }
-    resumableChunk(req, res, record).then(
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const signedUrls = options.signedUrls;
+    (signedUrls !== undefined && isPathStyleObject(url)
+      ? signedUrlRefusal(req, url, signedUrls).then((refusal) => {
+          if (!refusal) return false;
+          record.status = refusal.status;
+          res.writeHead(refusal.status, { 'content-type': 'application/xml; charset=UTF-8' }).end(xmlError(refusal.code, refusal.message));
+          return true;
+        })
+      : resumableChunk(req, res, record)
+    ).then(
       (handled) => {
         if (handled) return;
         // The emulator routes copyTo/rewriteTo only without the `/storage/v1` prefix the client sends.
