@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: the origin benchmark (bench/origin.ts), then the edge benchmark (bench/edge.ts),
- * each in its own Node process, one after the other. Both run even if the first fails; the exit
- * code is non-zero if either failed. SIGINT/SIGTERM are passed on so each can clean up.
+ * then the storage benchmark (bench/storage.ts), each in its own Node process, one after the
+ * other. Each runs even if an earlier one fails; the exit code is non-zero if any failed.
+ * SIGINT/SIGTERM are passed on so each can clean up.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const PARTS = ['origin.ts', 'edge.ts'] as const;
+const PARTS = ['origin.ts', 'edge.ts', 'storage.ts'] as const;
 
 let current: ChildProcess | undefined;
 let interrupted: NodeJS.Signals | undefined;

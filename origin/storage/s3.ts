@@ -55,8 +55,12 @@ export const MAX_PART_SIZE = 5 * GiB;
 /** The most parts one multipart upload may have. */
 export const MAX_PARTS = 10_000;
 
-export const DEFAULT_PART_SIZE = 16 * MiB;
-export const DEFAULT_QUEUE_SIZE = 4;
+/**
+ * 8 MiB parts, 3 in flight: ~32 MiB of buffers per upload (lib-storage holds about twice that
+ * while copying chunks into parts), and layers up to 8 MiB x 10,000 parts = 78 GiB.
+ */
+export const DEFAULT_PART_SIZE = 8 * MiB;
+export const DEFAULT_QUEUE_SIZE = 3;
 export const DEFAULT_MAX_ATTEMPTS = 5;
 /** The part size of multipart copies (UploadPartCopy): the store copies, so parts can be big. */
 export const DEFAULT_COPY_PART_SIZE = 512 * MiB;
