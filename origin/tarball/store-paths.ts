@@ -49,23 +49,50 @@ function sortedRoots(storePaths: readonly string[]): Root[] {
     .sort((a, b) => compareBytes(a.name, b.name));
 }
 
+/** Children whose lstat (and readlink, for symlinks) run ahead of the one being walked. */
+const LOOKUP_AHEAD = 32;
+
+interface Lookup {
+  stats: Stats;
+  target: string | undefined;
+}
+
 /** The entry for `hostPath` at `path`, then (for a directory) its descendants. */
-async function* walk(hostPath: string, path: string): AsyncGenerator<TarEntry> {
-  const stats = await lstatOrThrow(hostPath);
-  if (stats.isSymbolicLink()) {
-    yield { type: 'symlink', path, target: await readlinkOrThrow(hostPath) };
+async function* walk(hostPath: string, path: string, looked?: Lookup): AsyncGenerator<TarEntry> {
+  const { stats, target } = looked ?? (await lookUp(hostPath));
+  if (target !== undefined) {
+    yield { type: 'symlink', path, target };
   } else if (stats.isFile()) {
     // Hard links are plain files here: each layer entry carries its own content.
     yield { type: 'file', path, mode: stats.mode & 0o7777, size: stats.size, source: hostPath };
   } else if (stats.isDirectory()) {
     yield { type: 'directory', path, mode: stats.mode & 0o7777 };
-    for (const name of await sortedChildren(hostPath)) {
-      yield* walk(join(hostPath, name), `${path}/${name}`);
+    // The children are looked up LOOKUP_AHEAD at a time ahead of the walk (latency, not
+    // bandwidth, bounds trees of many small files); each one's error surfaces in its turn.
+    const names = await sortedChildren(hostPath);
+    const lookups: Array<Promise<Lookup> | undefined> = [];
+    for (let i = 0; i < names.length; i++) {
+      for (let next = lookups.length; next < names.length && next < i + LOOKUP_AHEAD; next++) {
+        const lookup = lookUp(join(hostPath, names[next] ?? ''));
+        lookup.catch(ignore); // awaited in its turn (or dropped if the walk is closed early)
+        lookups.push(lookup);
+      }
+      const lookup = lookups[i];
+      lookups[i] = undefined;
+      const name = names[i] ?? '';
+      yield* walk(join(hostPath, name), `${path}/${name}`, await lookup);
     }
   } else {
     throw new Error(`Cannot put ${hostPath} in a layer: not a file, directory or symlink`);
   }
 }
+
+async function lookUp(hostPath: string): Promise<Lookup> {
+  const stats = await lstatOrThrow(hostPath);
+  return { stats, target: stats.isSymbolicLink() ? await readlinkOrThrow(hostPath) : undefined };
+}
+
+function ignore(): void {}
 
 /** A directory's entry names in byte order; names that are not UTF-8 are refused (they cannot round-trip). */
 async function sortedChildren(hostPath: string): Promise<string[]> {
