@@ -67,7 +67,10 @@ async function main(): Promise<void> {
     }, pending > 0 ? WRITE_BACK_DRAIN_MS : 2000).unref();
     if (writeBack && pending > 0) {
       logger.info({ pending }, 'waiting for write-backs to the edge');
-      void writeBack.drain().then(() => logger.info('write-backs to the edge finished'));
+      writeBack.drain().then(
+        () => logger.info('write-backs to the edge finished'),
+        (error: unknown) => logger.warn({ err: error }, 'write-backs to the edge failed at shutdown'),
+      );
     }
   };
   process.once('SIGINT', stop);

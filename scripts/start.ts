@@ -85,5 +85,12 @@ async function stop(code: number): Promise<void> {
   await gcs?.stop();
   process.exit(code);
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
-origin.on('exit', (code) => void stop(code ?? 1));
+/** Stops everything; a failure while stopping is reported, and the exit code says so. */
+function stopReporting(code: number): void {
+  stop(code).catch((error: unknown) => {
+    process.stderr.write(`nixedge: stopping failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopReporting(0));
+origin.on('exit', (code) => stopReporting(code ?? 1));
