@@ -9,19 +9,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
+import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, localR2Binding, type LocalEdge } from '../support/local-stack.ts';
 import { freePort } from '../support/wrangler-dev.ts';
-
-/** Polls until the edge answers a manifest from KV (the origin's write-back has landed). */
-async function waitForEdgeHit(edgeUrl: string, path: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const response = await fetch(`${edgeUrl}${path}`, { method: 'HEAD' });
-    if (response.headers.get('x-nixedge-cache') === 'HIT') return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Expected ${path} to become a cache hit at the edge within 20 s`);
-}
 
 describe('pulling through the edge', () => {
   let local: LocalEdge;

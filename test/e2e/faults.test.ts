@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
 import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
+import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, type LocalEdge } from '../support/local-stack.ts';
 import { freePort } from '../support/wrangler-dev.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -102,11 +103,7 @@ describe('storage faults between the origin and R2', () => {
   });
 
   it('answers misses with 503 while storage is down, and keeps serving cached images', async () => {
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`${local.edge.url}/v2/shell/hello/manifests/latest`, { method: 'HEAD' })).headers.get('x-nixedge-cache') !== 'HIT') {
-      assert.ok(Date.now() < deadline, 'the write-back reached the edge');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitForEdgeHit(local.edge.url, '/v2/shell/hello/manifests/latest');
     proxy.set({ kind: 'refuse' });
     try {
       const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'shell/hello:latest', join(work.path, 'outage-hit'));
