@@ -10,7 +10,7 @@ import type { LayeringAlgorithm } from './types.ts';
 export const defaultLayering: LayeringAlgorithm = stableLayering;
 
 /** Its name in image cache keys: changing the default algorithm must not reuse old images. */
-export const DEFAULT_LAYERING_NAME = 'stable-v1';
+export const DEFAULT_LAYERING_NAME = 'stable-v2';
 
 export type { ClosureGraph, LayerGroup, LayeringAlgorithm, LayeringOptions, Popularity, StorePathInfo } from './types.ts';
 export {

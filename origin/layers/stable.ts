@@ -10,9 +10,12 @@
  *    from an image root with an edge to every anchor. A path that is private in the channel (one
  *    referrer) always travels with that referrer, so a unit is the same set of paths in every image.
  * 3. Units of at least MIN_LAYER_NAR_SIZE get their own layer by priority (bytes x log popularity,
- *    what sharing saves), up to the budget; everything else (small units, unpopular paths shared by
- *    two units, units past the budget) is the image's tail, split into up to TAIL_BUCKETS layers by
- *    a hash of package names so that an update re-sends only part of it.
+ *    what sharing saves), up to the budget less TAIL_BUCKETS; everything else (small units, unpopular
+ *    paths shared by two units, units past the budget) is the image's tail, split into up to
+ *    TAIL_BUCKETS layers by stability so that a bump re-sends the volatile part, not the stable one:
+ *    a path rehashes when anything in its closure changes, and unpopular packages change most often
+ *    (popular ones batch up in staging), so a path's volatility is the sum of 8 / (7 + popularity)
+ *    over its closure, bucketed by fixed log2 thresholds (STABILITY_LEVELS), the same in every image.
  * 4. Order (docker's chain IDs reward a common prefix): most popular first, then by name; the
  *    image-specific tail last. Without popularity data the closure's in-degree stands in for it.
  */
@@ -28,10 +31,10 @@ export const ANCHOR_NAR_SIZE = 300_000;
 export const MIN_LAYER_NAR_SIZE = 300_000;
 /** Popularity-file count (1 + referrers, popcount's) from which a path counts as shared. */
 export const SHARED_POPULARITY = 3;
-/** The tail is split into at most this many layers ... */
-export const TAIL_BUCKETS = 4;
-/** ... each of about this much nar at least. */
-export const TAIL_BUCKET_NAR_SIZE = 1_000_000;
+/** Upper bounds (log2 of the closure's summed instability) of the tail's stability levels, stable first. */
+export const STABILITY_LEVELS: readonly number[] = [0.25, 0.75, 1.25, 1.75, 2.25];
+/** The tail is split into at most this many layers, one per stability level. */
+export const TAIL_BUCKETS = STABILITY_LEVELS.length + 1;
 /** Popularity given to nss-cacert and iana-etc, which every image holds. */
 const EVERYWHERE = 1_000_000;
 
@@ -78,15 +81,19 @@ export const stableLayering: LayeringAlgorithm = (graph, options) => {
     else units.push({ nodes, top, priority: narSize * Math.log2(2 + popularity[top]!) });
   }
   units.sort((a, b) => b.priority - a.priority || compareNames(keys, a.top, b.top));
-  const own = tail.length === 0 && units.length <= budget ? units.length : Math.max(budget - TAIL_BUCKETS, Math.min(units.length, budget - 1));
+  const own =
+    tail.length === 0 && units.length <= budget
+      ? units.length
+      : Math.min(units.length, budget - 1, Math.max(budget - TAIL_BUCKETS, Math.ceil(budget / 2)));
   for (const unit of units.slice(own)) tail.push(...unit.nodes);
   const kept = units.slice(0, own);
   kept.sort((a, b) => popularity[b.top]! - popularity[a.top]! || compareNames(keys, a.top, b.top));
 
   const layers = kept.map((unit) => unit.nodes);
-  const buckets = Math.max(1, Math.min(TAIL_BUCKETS, budget - layers.length, Math.floor(sizeOf(tail) / TAIL_BUCKET_NAR_SIZE)));
+  const buckets = Math.max(1, Math.min(TAIL_BUCKETS, budget - layers.length));
   const tails: number[][] = Array.from({ length: buckets }, () => []);
-  for (const node of tail) tails[stringHash(packageName(keys[node]!)) % buckets]!.push(node);
+  const levels = stabilityLevels(closure.references, popularity, tail);
+  tail.forEach((node, i) => tails[Math.min(buckets - 1, Math.floor((levels[i]! * buckets) / TAIL_BUCKETS))]!.push(node));
   for (const bucket of tails) if (bucket.length > 0) layers.push(bucket);
   return layers.map((nodes): LayerGroup => {
     const sorted = [...nodes].sort((a, b) => a - b);
@@ -94,11 +101,39 @@ export const stableLayering: LayeringAlgorithm = (graph, options) => {
   });
 };
 
-/** FNV-1a of a string: a stable bucket for a package name. */
-function stringHash(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
+/**
+ * The stability level (0 = most stable .. STABILITY_LEVELS.length) of each of `nodes`: log2 of the sum
+ * of 8 / (7 + popularity) over its closure, searched only until it passes the last level's bound.
+ */
+function stabilityLevels(references: readonly (readonly number[])[], popularity: readonly number[], nodes: readonly number[]): number[] {
+  const bound = 2 ** STABILITY_LEVELS.at(-1)!;
+  const seen = new Int32Array(references.length);
+  // A node whose own closure passed the bound makes every node that reaches it pass it too.
+  const volatile = new Uint8Array(references.length);
+  const stack: number[] = [];
+  return nodes.map((start, i) => {
+    const stamp = i + 1;
+    let instability = 0;
+    seen[start] = stamp;
+    stack.length = 0;
+    stack.push(start);
+    while (stack.length > 0 && instability < bound) {
+      const node = stack.pop()!;
+      if (volatile[node] === 1) instability = bound;
+      instability += 8 / (7 + popularity[node]!);
+      for (const target of references[node]!) {
+        if (seen[target] !== stamp) {
+          seen[target] = stamp;
+          stack.push(target);
+        }
+      }
+    }
+    if (instability >= bound) volatile[start] = 1;
+    const log = Math.log2(instability);
+    let level = 0;
+    while (level < STABILITY_LEVELS.length && log >= STABILITY_LEVELS[level]!) level++;
+    return level;
+  });
 }
 
 /** Orders two nodes by package name (without hash), then by index (byte order of the path). */
