@@ -1,0 +1,82 @@
+/**
+ * End to end with the Docker engine from Debian (dockerd with vfs storage, no networking): docker
+ * pulls from the origin as it does from any registry (HEAD by tag, GET by digest, blobs), and
+ * runs the image. The daemon is private to this test: its own socket, data and exec roots.
+ */
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { tempDir } from './clients.ts';
+
+/** Debian's docker.io client (a newer client may be first on PATH). */
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+
+describe('docker pulls and runs images', () => {
+  let origin: RunningOrigin;
+  let storage: { path: string; cleanup: () => Promise<void> };
+  let root: { path: string; cleanup: () => Promise<void> };
+  let daemon: ChildProcess;
+  let socket: string;
+  const docker = (...args: string[]) => execa(DOCKER, ['-H', `unix://${socket}`, ...args]);
+
+  before(async () => {
+    storage = await tempDir('docker-storage');
+    root = await tempDir('docker-root');
+    socket = join(root.path, 'docker.sock');
+    daemon = spawn(
+      'dockerd',
+      [
+        '--storage-driver=vfs',
+        '--iptables=false',
+        '--ip-masq=false',
+        '--bridge=none',
+        `--data-root=${join(root.path, 'data')}`,
+        `--exec-root=${join(root.path, 'exec')}`,
+        `--pidfile=${join(root.path, 'docker.pid')}`,
+        `--host=unix://${socket}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const probe = await execa(DOCKER, ['-H', `unix://${socket}`, 'version'], { reject: false });
+      if (probe.exitCode === 0) break;
+      assert.ok(Date.now() < deadline && daemon.exitCode === null, `dockerd did not start: ${probe.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
+  });
+  after(async () => {
+    await origin.stop();
+    if (daemon.exitCode === null) {
+      const exited = once(daemon, 'exit');
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+    await storage.cleanup();
+    await root.cleanup();
+  });
+
+  it('docker pull, then docker run prints Hello, world!, by tag and by digest', async () => {
+    // 127.0.0.0/8 is an insecure registry by default: plain HTTP, as with any local registry.
+    const image = `${origin.host}/shell/hello:latest`;
+    const pulled = await docker('pull', image);
+    assert.match(pulled.stdout, /Digest: sha256:[a-f0-9]{64}/);
+    const run = await docker('run', '--rm', '--network', 'none', image, '/bin/hello');
+    assert.equal(run.stdout.trim(), 'Hello, world!');
+    const shell = await docker('run', '--rm', '--network', 'none', image, 'sh', '-c', 'echo $((6 * 7))');
+    assert.equal(shell.stdout.trim(), '42', 'PATH and the shell work');
+
+    const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(pulled.stdout)![1]!;
+    const byDigest = await docker('pull', `${origin.host}/shell/hello@${digest}`);
+    assert.match(byDigest.stdout, new RegExp(digest));
+    const manifestGets = origin.logs.filter((line) => line.msg === 'request' && String(line['path']).includes('/manifests/'));
+    assert.ok(manifestGets.some((line) => line['method'] === 'HEAD'), 'docker resolves the tag with HEAD');
+  });
+});
