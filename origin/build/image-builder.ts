@@ -120,9 +120,18 @@ export class ImageBuilder {
 
   /** Realises the closure, uploads its layers and publishes config and manifests. */
   async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
-    const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
     const drvPaths = [...new Set(evaluation.packages.map((p) => p.drvPath))].sort();
-    await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length });
+    const roots = await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length });
+    try {
+      return await this.#storeImage(name, evaluation, signal, logger);
+    } finally {
+      await roots.release();
+    }
+  }
+
+  /** Groups the realised closure into layers, uploads them and publishes config and manifests. */
+  async #storeImage(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
+    const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
     const roots = [...new Set(evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path)))].sort();
     const graph = await timed(logger, 'closure-graph', () => closureGraph(roots, signal));
     const groups = layering.algorithm(graph, { budget: layering.budget, popularity: layering.popularity });
