@@ -11,16 +11,13 @@
  * ascending (auto-layer.py's order), ties by first path; paths within a layer in byte order.
  */
 
-import { indexClosure } from './closure-index.ts';
+import { indexLayeringInput } from './closure-index.ts';
 import type { LayerGroup, LayeringAlgorithm } from './types.ts';
 
 /** Groups a closure the way nixpkgs' auto-layer.py does (see the header). */
 export const autoLayering: LayeringAlgorithm = (graph, options) => {
   const { budget } = options;
-  if (!Number.isSafeInteger(budget) || budget < 1) {
-    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
-  }
-  const closure = indexClosure(graph);
+  const closure = indexLayeringInput(graph, budget);
   const n = closure.paths.length;
   if (n === 0) return [];
   const users: number[][] = Array.from({ length: n }, () => []);

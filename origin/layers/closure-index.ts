@@ -86,3 +86,11 @@ function checkReachable(paths: readonly string[], references: readonly (readonly
   const shown = unreachable.slice(0, 3).join(', ') + (unreachable.length > 3 ? ', ...' : '');
   throw new Error(`Expected every path of the closure to be reachable from its roots, got ${unreachable.length} unreachable: ${shown}`);
 }
+
+/** The input of every layering algorithm, validated once: a positive integer budget and the indexed closure. */
+export function indexLayeringInput(graph: ClosureGraph, budget: number): IndexedClosure {
+  if (!Number.isSafeInteger(budget) || budget < 1) {
+    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
+  }
+  return indexClosure(graph);
+}

@@ -21,7 +21,7 @@
  */
 
 import { closureSizes } from './closure-size.ts';
-import { indexClosure } from './closure-index.ts';
+import { indexLayeringInput } from './closure-index.ts';
 import { dominatorTreeChildren, immediateDominators } from './dominators.ts';
 import { popularityKey } from './popularity.ts';
 import type { LayerGroup, LayeringAlgorithm, Popularity } from './types.ts';
@@ -45,10 +45,7 @@ interface Layer {
 /** Groups a closure into at most `budget` layers the way Nixery does (see the header). */
 export const nixeryLayering: LayeringAlgorithm = (graph, options) => {
   const { budget } = options;
-  if (!Number.isSafeInteger(budget) || budget < 1) {
-    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
-  }
-  const closure = indexClosure(graph);
+  const closure = indexLayeringInput(graph, budget);
   const n = closure.paths.length;
   if (n === 0) return [];
 

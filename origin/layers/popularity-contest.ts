@@ -10,16 +10,13 @@
  * `package_name`). Back edges of a cycle (never in a Nix closure but self-references) are ignored.
  */
 
-import { indexClosure } from './closure-index.ts';
+import { indexLayeringInput } from './closure-index.ts';
 import type { LayerGroup, LayeringAlgorithm } from './types.ts';
 
 /** Orders paths by the popularity contest and gives the first `budget - 1` their own layer. */
 export const popularityContestLayering: LayeringAlgorithm = (graph, options) => {
   const { budget } = options;
-  if (!Number.isSafeInteger(budget) || budget < 1) {
-    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
-  }
-  const closure = indexClosure(graph);
+  const closure = indexLayeringInput(graph, budget);
   const n = closure.paths.length;
   if (n === 0) return [];
   const order = popularityOrder(closure.paths, closure.references);

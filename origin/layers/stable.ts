@@ -20,7 +20,7 @@
  *    image-specific tail last. Without popularity data the closure's in-degree stands in for it.
  */
 
-import { indexClosure } from './closure-index.ts';
+import { indexLayeringInput } from './closure-index.ts';
 import { dominatorTreeChildren, immediateDominators } from './dominators.ts';
 import { popularityKey } from './popularity.ts';
 import type { LayerGroup, LayeringAlgorithm, Popularity } from './types.ts';
@@ -47,10 +47,7 @@ interface Unit {
 /** Groups a closure into at most `budget` layers of stable units (see the header). */
 export const stableLayering: LayeringAlgorithm = (graph, options) => {
   const { budget } = options;
-  if (!Number.isSafeInteger(budget) || budget < 1) {
-    throw new RangeError(`Expected the layer budget to be a positive integer, got ${budget}`);
-  }
-  const closure = indexClosure(graph);
+  const closure = indexLayeringInput(graph, budget);
   const n = closure.paths.length;
   if (n === 0) return [];
 
