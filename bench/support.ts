@@ -1,33 +1,16 @@
 /**
- * Helpers for the origin benchmark (bench/origin.ts): a child-process origin that exposes its pid
- * (for /proc sampling) and the arrival time of each JSON log line, a plain node:http GET with no
+ * Helpers for the origin benchmark (bench/origin.ts): the test suite's origin runner (its pid for
+ * /proc sampling, the arrival time of each JSON log line) tied to cleanup, a plain node:http GET with no
  * client-side timeout (a cold build may take minutes), /proc readers, statistics and cleanup.
  */
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { startOrigin, type LogLine, type RunningOrigin } from '../test/e2e/origin-process.ts';
 
-const ORIGIN_MAIN = fileURLToPath(new URL('../origin/main.ts', import.meta.url));
+export type { LogLine };
 
-export interface LogLine {
-  msg?: string;
-  step?: string;
-  durationMs?: number;
-  /** performance.now() in the bench process when the line arrived (added by the bench). */
-  receivedAt: number;
-  [field: string]: unknown;
-}
-
-export interface BenchOrigin {
-  pid: number;
-  url: string;
-  logs: LogLine[];
-  steps: (step: string) => LogLine[];
-  stderr: () => string;
+export interface BenchOrigin extends Omit<RunningOrigin, 'stop'> {
   stop: () => Promise<void>;
 }
 
@@ -62,55 +45,17 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-/** Starts `node origin/main.ts` with `env` on a free port; resolves once it listens. */
+/** Starts the origin (test/e2e/origin-process.ts) and registers it with `cleanup`. */
 export async function startBenchOrigin(env: Record<string, string>, cleanup: Cleanup): Promise<BenchOrigin> {
-  const child = spawn(process.execPath, [ORIGIN_MAIN], {
-    env: { ...process.env, NIX_CONFIG: 'substituters =', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const unregister = cleanup.add(`origin pid ${child.pid}`, () => stopChild(child));
-  if (child.pid === undefined) {
-    unregister();
-    throw new Error('could not spawn the origin');
-  }
-  const pid = child.pid;
-  const logs: LogLine[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      let parsed: LogLine;
-      try {
-        parsed = { ...(JSON.parse(line) as Record<string, unknown>), receivedAt: performance.now() };
-      } catch {
-        return;
-      }
-      logs.push(parsed);
-      if (typeof parsed['port'] === 'number' && String(parsed.msg).includes('listening')) resolve(parsed['port']);
-    });
-    child.once('exit', (code, signal) => reject(new Error(`origin exited (${code ?? signal}) before listening: ${stderr}`)));
-  });
+  const origin = await startOrigin(env);
+  const unregister = cleanup.add(`origin pid ${origin.pid}`, () => origin.stop());
   return {
-    pid,
-    url: `http://127.0.0.1:${port}`,
-    logs,
-    steps: (step) => logs.filter((line) => line.step === step),
-    stderr: () => stderr,
+    ...origin,
     stop: async () => {
       unregister();
-      await stopChild(child);
+      await origin.stop();
     },
   };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 export interface HttpResult {

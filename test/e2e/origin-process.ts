@@ -14,10 +14,15 @@ export const FIXTURE_PKGS = fileURLToPath(new URL('../fixtures/pkgs', import.met
 export interface LogLine {
   msg?: string;
   step?: string;
+  durationMs?: number;
+  /** performance.now() in this process when the line arrived (for timelines in benchmarks). */
+  receivedAt: number;
   [field: string]: unknown;
 }
 
 export interface RunningOrigin {
+  /** The origin's process id (benchmarks sample /proc/<pid>). */
+  pid: number;
   url: string;
   /** host:port, as registry clients spell it. */
   host: string;
@@ -36,6 +41,8 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     env: { ...process.env, NIX_CONFIG: 'substituters =', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid === undefined) throw new Error('Expected the origin process to start');
+  const pid = child.pid;
   const logs: LogLine[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -44,7 +51,7 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     lines.on('line', (line) => {
       let parsed: LogLine;
       try {
-        parsed = JSON.parse(line) as LogLine;
+        parsed = { ...(JSON.parse(line) as Record<string, unknown>), receivedAt: performance.now() };
       } catch {
         return;
       }
@@ -54,6 +61,7 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     child.once('exit', (code) => reject(new Error(`origin exited with ${code} before listening: ${stderr}`)));
   });
   return {
+    pid,
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     logs,
