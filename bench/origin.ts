@@ -26,7 +26,9 @@ import {
   megabytes,
   procCpuSeconds,
   procStatusKb,
+  progress,
   removeDir,
+  runBenchmark,
   seconds,
   startBenchOrigin,
   threadCpuDelta,
@@ -347,26 +349,4 @@ function ratio(value: number, baseline: number): string {
   return (value / baseline).toFixed(2);
 }
 
-function progress(message: string): void {
-  process.stderr.write(`bench: ${message}\n`);
-}
-
-const cleanup = new Cleanup();
-let exiting = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (exiting) return;
-    exiting = true;
-    progress(`${signal}: cleaning up`);
-    void cleanup.runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-try {
-  await main(cleanup);
-} catch (error) {
-  // After a signal the request in flight fails as its origin stops: not worth a stack trace.
-  if (!exiting) process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanup.runAll();
-}
+await runBenchmark(main);

@@ -45,7 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import type { Storage } from '../origin/storage/storage.ts';
-import { Cleanup, machineCpuSeconds, median, removeDir } from './support.ts';
+import { Cleanup, machineCpuSeconds, median, progress, removeDir, runBenchmark } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -339,10 +339,6 @@ function seconds(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-function progress(message: string): void {
-  process.stderr.write(`bench: ${message}\n`);
-}
-
 // ---------------------------------------------------------------------------------------------
 
 if (process.argv[2] === '--child') {
@@ -353,23 +349,5 @@ if (process.argv[2] === '--child') {
   // Exit at once: an SDK's keep-alive sockets or timers must not hold the process.
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 } else {
-  const cleanup = new Cleanup();
-  let exiting = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (exiting) return;
-      exiting = true;
-      progress(`${signal}: cleaning up`);
-      current?.kill('SIGKILL');
-      void cleanup.runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-  try {
-    await main(cleanup);
-  } catch (error) {
-    if (!exiting) process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup.runAll();
-  }
+  await runBenchmark(main, () => current?.kill('SIGKILL'));
 }

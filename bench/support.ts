@@ -170,3 +170,36 @@ export async function machineCpuSeconds(): Promise<{ busy: number; idle: number 
   const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
   return { busy: busy / CLOCK_TICKS, idle: ((idle ?? 0) + (iowait ?? 0)) / CLOCK_TICKS };
 }
+
+/** Writes a progress line to stderr (stdout carries the results). */
+export function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/**
+ * Runs a benchmark's `main` with a Cleanup that runs whatever happens: on success, on error (exit
+ * code 1, without a stack trace after a signal) and on SIGINT/SIGTERM (exit 130/143).
+ * `onSignal` runs first on a signal (e.g. to kill a child process in flight).
+ */
+export async function runBenchmark(main: (cleanup: Cleanup) => Promise<void>, onSignal: () => void = () => undefined): Promise<void> {
+  const cleanup = new Cleanup();
+  let exiting = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (exiting) return;
+      exiting = true;
+      progress(`${signal}: cleaning up`);
+      onSignal();
+      void cleanup.runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  try {
+    await main(cleanup);
+  } catch (error) {
+    // After a signal the work in flight fails as its processes stop: not worth a stack trace.
+    if (!exiting) process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup.runAll();
+  }
+}
