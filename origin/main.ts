@@ -5,6 +5,7 @@
 
 import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
+import { checkNix, NixSetupError } from './nix/preflight.ts';
 import { createLogger } from './log.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { withUnavailableErrors } from './storage/unavailable.ts';
@@ -22,6 +23,7 @@ const WRITE_BACK_DRAIN_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  const nix = await checkNix();
   const storage = withUnavailableErrors(await createStorage(config.storage));
   const popularity = await loadPopularity(config.popularityUrl);
   const queue = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info(
-      { port: info.port, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
+      { port: info.port, nix: nix.version, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
       `nixedge origin listening on port ${info.port}`,
     );
   });
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof NixSetupError) {
     process.stderr.write(`nixedge origin: ${error.message}\n`);
   } else {
     process.stderr.write(`nixedge origin failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -129,6 +129,24 @@ describe('builds', () => {
     assert.equal(badTimeout.code, 1);
     assert.match(badTimeout.stderr, /NIX_TIMEOUT/);
   });
+
+  it('refuses to start when nix cannot build on this machine, naming the problem and the fix', async () => {
+    const valid = { NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: '/tmp/x' };
+    const noGroup = await originStartFailure({ ...valid, NIX_CONFIG: 'build-users-group = nixedge-no-such-group' });
+    assert.equal(noGroup.code, 1);
+    assert.match(noGroup.stderr, /build users group "nixedge-no-such-group" \(build-users-group in nix\.conf\) does not exist/);
+    assert.match(noGroup.stderr, /sudo bash scripts\/setup/, 'names the fix');
+    assert.doesNotMatch(noGroup.stderr, /\n\s+at /, 'no stack trace');
+
+    // A store nix cannot reach: a daemon socket that does not exist.
+    const noStore = await originStartFailure({ ...valid, NIX_REMOTE: 'unix:///nonexistent/nixedge-daemon-socket' });
+    assert.equal(noStore.code, 1);
+    assert.match(noStore.stderr, /Nix cannot write to its store: cannot connect to socket at '\/nonexistent\/nixedge-daemon-socket'/);
+
+    const noNix = await originStartFailure({ ...valid, PATH: '/nonexistent' });
+    assert.equal(noNix.code, 1);
+    assert.match(noNix.stderr, /Nix is not installed: nix-store was not found on PATH/);
+  });
 });
 
 describe('a git package source (NIXERY_PKGS_REPO)', () => {
@@ -160,7 +178,7 @@ describe('a git package source (NIXERY_PKGS_REPO)', () => {
       try {
         const digestOf = async (tag: string): Promise<string | null> => {
           const response = await fetch(`${origin.url}/v2/hello/manifests/${tag}`, { method: 'HEAD' });
-          assert.equal(response.status, 200, `hello:${tag}`);
+          assert.equal(response.status, 200, `hello:${tag}: ${await response.clone().text()} (origin log: ${origin.logFile})`);
           return response.headers.get('docker-content-digest');
         };
         const latest = await digestOf('latest');

@@ -5,11 +5,16 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const ORIGIN_MAIN = fileURLToPath(new URL('../../origin/main.ts', import.meta.url));
 export const FIXTURE_PKGS = fileURLToPath(new URL('../fixtures/pkgs', import.meta.url));
+/** Where every origin's whole output is kept, one file per process, to read after a failure. */
+export const ORIGIN_LOG_DIR = process.env['NIXEDGE_TEST_LOGS'] ?? join(tmpdir(), 'nixedge-test-logs');
 
 export interface LogLine {
   msg?: string;
@@ -27,6 +32,8 @@ export interface RunningOrigin {
   /** host:port, as registry clients spell it. */
   host: string;
   logs: LogLine[];
+  /** The file holding everything the origin printed (stdout and stderr). */
+  logFile: string;
   stderr: () => string;
   /** Log lines of one build step ("evaluate", "realise", "layer", ...). */
   steps: (step: string) => LogLine[];
@@ -45,10 +52,18 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
   const pid = child.pid;
   const logs: LogLine[] = [];
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  mkdirSync(ORIGIN_LOG_DIR, { recursive: true });
+  const logFile = join(ORIGIN_LOG_DIR, `origin-${pid}.log`);
+  const logStream = createWriteStream(logFile);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    logStream.write(chunk);
+  });
+  child.once('exit', () => logStream.end());
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      logStream.write(`${line}\n`);
       let parsed: LogLine;
       try {
         parsed = { ...(JSON.parse(line) as Record<string, unknown>), receivedAt: performance.now() };
@@ -65,6 +80,7 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     logs,
+    logFile,
     stderr: () => stderr,
     steps: (step) => logs.filter((line) => line.step === step),
     stop: (signal = 'SIGTERM') => stopChild(child, signal),
