@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { freePort, startWranglerDev, type WranglerDev } from '../test/support/wrangler-dev.ts';
+import { freePort, startWranglerDev, type WranglerDev } from '../local-stack/wrangler-dev.ts';
 import { signRequest } from '../shared/signing.ts';
 import { WRITE_BACK_PATH, type WriteBack } from '../shared/protocol.ts';
 import { MediaType } from '../shared/media-types.ts';

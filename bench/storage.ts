@@ -253,11 +253,12 @@ async function main(cleanup: Cleanup): Promise<void> {
   await Promise.all([rawDir, fsDir, r2Dir].map((dir) => mkdir(dir)));
 
   progress('starting wrangler dev (local R2) and the GCS emulator (not timed)');
-  const { startWranglerDev, localR2S3, R2_ONLY } = await import('../test/support/wrangler-dev.ts');
-  const { startGcsEmulator } = await import('../test/support/gcs-emulator.ts');
+  const { startWranglerDev, localR2S3 } = await import('../local-stack/wrangler-dev.ts');
+  const { R2_ONLY } = await import('../test/support/r2-only.ts');
+  const { startGcsEmulator } = await import('../local-stack/gcs-emulator.ts');
   const dev = await startWranglerDev({ config: R2_ONLY.config, persistTo: r2Dir });
   cleanup.add('wrangler dev', () => dev.stop());
-  const r2 = localR2S3(dev);
+  const r2 = localR2S3(dev, R2_ONLY);
   const gcs = await startGcsEmulator({ projectId: 'nixedge-bench' });
   cleanup.add('GCS emulator', () => gcs.stop());
   const emulatorRssBeforeKb = procStatusKb('VmHWM');

@@ -3,8 +3,8 @@
  * Nixery has one, so its operators can switch without renaming anything.
  */
 
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PackageSource } from './nix/source.ts';
 
@@ -36,6 +36,8 @@ export interface OriginConfig {
   host: string;
   source: PackageSource;
   storage: StorageConfig;
+  /** The origin's own cache on local disk (git repositories of NIXERY_PKGS_REPO). */
+  cacheDir: string;
   /** Seconds one image's nix run (evaluation, build, graph) may take. */
   nixTimeoutSeconds: number;
   /** A URL or a path to Nixery's popularity data; undefined = no popularity data. */
@@ -105,6 +107,8 @@ const envSchema = z.object({
     })
     .default('filesystem'),
   STORAGE_PATH: optionalString,
+  NIXEDGE_CACHE_DIR: optionalString,
+  XDG_CACHE_HOME: optionalString,
   S3_ENDPOINT: baseUrl,
   S3_BUCKET: optionalString,
   S3_REGION: optionalString,
@@ -151,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     host: vars.HOST,
     source,
     storage: storageConfig(vars),
+    cacheDir: resolve(vars.NIXEDGE_CACHE_DIR ?? join(vars.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'nixedge')),
     nixTimeoutSeconds: vars.NIX_TIMEOUT,
     popularityUrl: vars.NIX_POPULARITY_URL,
     layerBudget: vars.LAYER_BUDGET,

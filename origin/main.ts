@@ -6,6 +6,7 @@
 import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { checkNix, NixSetupError } from './nix/preflight.ts';
+import { GitFetcher } from './nix/git-fetch.ts';
 import { createLogger } from './log.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { withUnavailableErrors } from './storage/unavailable.ts';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const queue = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
   const builder = new ImageBuilder({
     source: config.source,
+    gitFetcher: new GitFetcher({ cacheDir: config.cacheDir }),
     storage,
     queue,
     logger,

@@ -3,7 +3,8 @@
  * `wrangler dev` on http://localhost:8787 (EDGE_PORT) with local KV and local R2, the origin
  * behind it on 8788 (ORIGIN_PORT) storing layers in that R2 through its S3 API, a shared secret
  * generated for this run. Package source: the fixture set unless NIXERY_PKGS_PATH,
- * NIXERY_PKGS_REPO or NIXERY_CHANNEL is set. State lives in ./var. Ctrl-C stops both.
+ * NIXERY_PKGS_REPO or NIXERY_CHANNEL is set. State lives in ./var (--state). It says it is ready
+ * only once both answer /v2/; if either fails to start it says which and exits 1. Ctrl-C stops both.
  *
  * `npm start -- --storage=gcs`: the same on Google Cloud Storage's side instead: the GCS emulator
  * (the Firebase storage emulator) runs in this process, the origin stores layers in it through
@@ -16,43 +17,87 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalEdge, startLocalGcs, type LocalGcs } from '../test/support/local-stack.ts';
+import { startLocalEdge, startLocalGcs, type LocalGcs } from '../local-stack/index.ts';
 
-const usage = 'usage: npm start [-- --storage=r2|gcs]';
+const usage = 'usage: npm start [-- --storage=r2|gcs] [--state=<dir, default ./var>]';
+const root = fileURLToPath(new URL('..', import.meta.url));
 let storage: 'r2' | 'gcs';
+let stateDir: string;
 try {
-  const { values } = parseArgs({ options: { storage: { type: 'string', default: 'r2' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    options: { storage: { type: 'string', default: 'r2' }, state: { type: 'string', default: `${root}var` } },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.storage !== 'r2' && values.storage !== 'gcs') throw new Error(`Expected --storage to be r2 or gcs, got ${JSON.stringify(values.storage)}`);
   storage = values.storage;
+  stateDir = resolve(values.state);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`);
   process.exit(2);
 }
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+/** How long the origin and the edge may take to answer /v2/ (the origin loads its storage SDK first). */
+const READY_TIMEOUT_MS = 120_000;
 const edgePort = Number(process.env['EDGE_PORT'] ?? 8787);
 const originPort = Number(process.env['ORIGIN_PORT'] ?? 8788);
-const persistTo = storage === 'gcs' ? `${root}var/wrangler-gcs` : `${root}var/wrangler`;
+const persistTo = join(stateDir, storage === 'gcs' ? 'wrangler-gcs' : 'wrangler');
 // The emulator's bytes live only as long as this process: KV entries naming them must go too.
 if (storage === 'gcs') await rm(persistTo, { recursive: true, force: true });
 await mkdir(persistTo, { recursive: true });
 
+/** Says which part failed to start, and exits non-zero. */
+function fail(message: string): never {
+  process.stderr.write(`\nnixedge: ${message}\n`);
+  process.exit(1);
+}
+
 let gcs: LocalGcs | undefined;
-if (storage === 'gcs') gcs = await startLocalGcs();
+if (storage === 'gcs') {
+  gcs = await startLocalGcs().catch((error: unknown) => fail(`the GCS emulator failed to start: ${errorMessage(error)}`));
+}
 let started: Awaited<ReturnType<typeof startLocalEdge>>;
 try {
   started = await startLocalEdge({ persistTo, edgePort, originPort, ...(gcs ? { gcs: gcs.target } : {}) });
 } catch (error) {
   await gcs?.stop();
-  throw error;
+  fail(`the edge (wrangler dev on port ${edgePort}) failed to start: ${errorMessage(error)}`);
 }
 const { edge, originEnv } = started;
 const env: NodeJS.ProcessEnv = { ...process.env, ...originEnv };
 if (!env['NIXERY_PKGS_PATH'] && !env['NIXERY_PKGS_REPO'] && !env['NIXERY_CHANNEL']) env['NIXERY_PKGS_PATH'] = `${root}test/fixtures/pkgs`;
 
 const origin = spawn(process.execPath, [`${root}origin/main.ts`], { env, stdio: 'inherit' });
+const originExit = once(origin, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+
+// Ready means both answer the registry's base endpoint: the origin directly, and through the edge.
+const ready = await Promise.race([
+  Promise.all([
+    answersRegistry(`http://127.0.0.1:${originPort}/v2/`, READY_TIMEOUT_MS),
+    answersRegistry(`${edge.url}/v2/`, READY_TIMEOUT_MS),
+  ]).then(([originReady, edgeReady]) => (originReady && edgeReady ? 'ready' : !originReady ? 'origin-timeout' : 'edge-timeout')),
+  originExit.then(() => 'origin-exited' as const),
+]);
+if (ready !== 'ready') {
+  const exit = origin.exitCode ?? origin.signalCode;
+  const reason =
+    ready === 'origin-exited'
+      ? `the origin failed to start (it exited with ${exit}; its message is above)`
+      : ready === 'origin-timeout'
+        ? `the origin did not answer http://127.0.0.1:${originPort}/v2/ within ${READY_TIMEOUT_MS / 1000} s`
+        : `the edge did not answer ${edge.url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`;
+  if (origin.exitCode === null && origin.signalCode === null) {
+    origin.kill('SIGTERM');
+    await originExit;
+  }
+  await edge.stop();
+  await gcs?.stop();
+  fail(reason);
+}
+
 const storageLine = gcs
   ? [
       `nixedge edge   ${edge.url.replace('127.0.0.1', 'localhost')}   (wrangler dev: local KV; blobs redirect to GCS V4 signed URLs)`,
@@ -64,7 +109,8 @@ process.stdout.write(
     '',
     ...storageLine,
     `nixedge origin http://localhost:${originPort}   (${gcs ? 'storage: the GCS emulator; ' : ''}packages: ${env['NIXERY_PKGS_PATH'] ?? env['NIXERY_PKGS_REPO'] ?? env['NIXERY_CHANNEL']})`,
-    `try: docker pull localhost:${edgePort}/shell/hello`,
+    `ready: both answer /v2/. Try:`,
+    `     docker pull localhost:${edgePort}/shell/hello`,
     `     skopeo copy --src-tls-verify=false docker://localhost:${edgePort}/shell/hello oci:/tmp/hello:latest`,
     `Ctrl-C stops ${gcs ? 'all three' : 'both'}.`,
     '',
@@ -94,3 +140,24 @@ function stopReporting(code: number): void {
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopReporting(0));
 origin.on('exit', (code) => stopReporting(code ?? 1));
+
+/** Polls `url` until it answers 200, or `timeoutMs` passes; true when it answered. */
+async function answersRegistry(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+      async (response) => {
+        await response.body?.cancel();
+        return response.status === 200;
+      },
+      () => false,
+    );
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -13,7 +13,8 @@ import { revisionSelector, type ImageName } from '../../shared/reference.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Logger } from '../log.ts';
 import { timed } from '../log.ts';
-import { resolveRevision, type PackageSource, type ResolvedRevision } from '../nix/source.ts';
+import { resolveRevision, type NixSourceArgument, type PackageSource, type ResolvedRevision } from '../nix/source.ts';
+import type { GitFetcher } from '../nix/git-fetch.ts';
 import { evaluatePackages, describeUnresolved, type Evaluation } from '../nix/evaluate.ts';
 import { realise, buildFailureReason } from '../nix/realise.ts';
 import { closureGraph } from '../nix/graph.ts';
@@ -35,6 +36,8 @@ const CA_BUNDLE = 'etc/ssl/certs/ca-bundle.crt';
 
 export interface ImageBuilderOptions {
   source: PackageSource;
+  /** Brings git commits into the Nix store (NIXERY_PKGS_REPO). */
+  gitFetcher: GitFetcher;
   storage: Storage;
   queue: BuildQueue;
   logger: Logger;
@@ -81,7 +84,8 @@ export class ImageBuilder {
         const cached = await this.#imageCache.get(key);
         if (cached) return { record: cached, pinned: revision.pinned };
       }
-      const evaluation = await timed(logger, 'evaluate', () => this.#evaluate(name, revision, signal));
+      const source = await this.#nixSource(revision, signal, logger);
+      const evaluation = await timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
       const outPaths = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
       const key = this.#key(name, revision.revision !== undefined ? `git:${revision.revision}` : `out:${hashLines(outPaths)}`);
       const cached = await this.#imageCache.get(key);
@@ -99,11 +103,21 @@ export class ImageBuilder {
     return imageKey({ system: name.system, revision, canonical: name.canonical, recipe: this.#recipe });
   }
 
+  /** The revision as nix takes it: a git commit is fetched into the store first. */
+  async #nixSource(revision: ResolvedRevision, signal: AbortSignal, logger: Logger): Promise<NixSourceArgument> {
+    const { argument } = revision;
+    if (argument.kind !== 'git') return argument;
+    const path = await timed(logger, 'fetch-source', () => this.#options.gitFetcher.storePath(argument.url, argument.rev, signal), {
+      commit: argument.rev,
+    });
+    return { kind: 'path', path };
+  }
+
   /** Evaluates the requested and implicit packages; unknown requested ones are a 404. */
-  async #evaluate(name: ImageName, revision: ResolvedRevision, signal: AbortSignal): Promise<Evaluation> {
+  async #evaluate(name: ImageName, source: NixSourceArgument, signal: AbortSignal): Promise<Evaluation> {
     const implicit = IMPLICIT_PACKAGES.filter((p) => !name.packages.includes(p));
     const evaluation = await evaluatePackages({
-      source: revision.argument,
+      source,
       system: name.system,
       packages: [...name.packages, ...implicit],
       signal,

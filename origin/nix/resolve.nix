@@ -2,8 +2,8 @@
 #
 # Called as `nix-instantiate --eval --strict --json resolve.nix --argstr request <json>`; the
 # request arrives as data only (never spliced into Nix source):
-#   { source = { kind = "path"; path = "/abs"; }            # NIXERY_PKGS_PATH
-#           | { kind = "git"; url = "..."; rev = "<40 hex>"; }  # NIXERY_PKGS_REPO at a commit
+#   { source = { kind = "path"; path = "/abs"; }            # NIXERY_PKGS_PATH, or NIXERY_PKGS_REPO's
+#                                                         # commit, fetched into the store first
 #           | { kind = "tarball"; url = "https://..."; };    # NIXERY_CHANNEL
 #     system = "x86_64-linux";
 #     packages = [ [ "python3packages" "numpy" ] ... ]; }
@@ -18,8 +18,6 @@ let
 
   source =
     if req.source.kind == "path" then /. + req.source.path
-    else if req.source.kind == "git" then
-      builtins.fetchGit { url = req.source.url; rev = req.source.rev; allRefs = true; }
     else if req.source.kind == "tarball" then builtins.fetchTarball req.source.url
     else throw "unknown source kind ${req.source.kind}";
 

@@ -20,14 +20,20 @@ export type PackageSource =
   | { kind: 'git'; url: string }
   | { kind: 'channel'; channel: string };
 
-/** The source as resolve.nix takes it (data only). */
-export type NixSourceArgument =
+/** Where one revision of the package set is: a directory, a git commit, or a tarball URL. */
+export type SourceLocation =
   | { kind: 'path'; path: string }
   | { kind: 'git'; url: string; rev: string }
   | { kind: 'tarball'; url: string };
 
+/**
+ * The source as resolve.nix takes it (data only): a git commit is fetched into the store by the
+ * origin first (nix/git-fetch.ts), so nix only ever sees a path or a tarball URL.
+ */
+export type NixSourceArgument = Exclude<SourceLocation, { kind: 'git' }>;
+
 export interface ResolvedRevision {
-  argument: NixSourceArgument;
+  argument: SourceLocation;
   /** An immutable id of the package set (a git commit) when known before evaluation. */
   revision: string | undefined;
   /** Whether the tag itself names an immutable revision (caches may keep it forever). */

@@ -1,5 +1,5 @@
 /**
- * GcsStorage against the Firebase storage emulator (test/support/gcs-emulator.ts): the shared
+ * GcsStorage against the Firebase storage emulator (local-stack/gcs-emulator.ts): the shared
  * conformance suite and what only GCS has (chunked resumable uploads, retries after faults, the
  * JSON API media URL, a bucket laid out by Nixery). One emulator for the file; each storage gets
  * its own random key prefix.
@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
-import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../test/support/gcs-emulator.ts';
+import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../local-stack/gcs-emulator.ts';
 import { runStorageConformance } from './conformance.ts';
 import { createStorage } from './create-storage.ts';
 import { GcsStorage, type GcsStorageOptions } from './gcs.ts';

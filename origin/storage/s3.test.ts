@@ -19,7 +19,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { localR2S3, R2_ONLY, startWranglerDev, type LocalR2S3, type WranglerDev } from '../../test/support/wrangler-dev.ts';
+import { localR2S3, startWranglerDev, type LocalR2S3, type WranglerDev } from '../../local-stack/wrangler-dev.ts';
+import { R2_ONLY } from '../../test/support/r2-only.ts';
 import { runStorageConformance } from './conformance.ts';
 import { S3Storage, type S3StorageOptions } from './s3.ts';
 
@@ -32,7 +33,7 @@ let r2: LocalR2S3 | undefined;
 before(async () => {
   persistTo = await mkdtemp(join(tmpdir(), 'nixedge-s3-storage-'));
   dev = await startWranglerDev({ config: R2_ONLY.config, persistTo });
-  r2 = localR2S3(dev);
+  r2 = localR2S3(dev, R2_ONLY);
 });
 
 after(async () => {

@@ -174,7 +174,7 @@ describe('a git package source (NIXERY_PKGS_REPO)', () => {
       const featureCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
       await git('checkout', '-q', 'main');
 
-      const origin = await startOrigin({ NIXERY_PKGS_REPO: `file://${repo.path}`, STORAGE_PATH: storage.path });
+      const origin = await startOrigin({ NIXERY_PKGS_REPO: `file://${repo.path}`, STORAGE_PATH: storage.path, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
       try {
         const digestOf = async (tag: string): Promise<string | null> => {
           const response = await fetch(`${origin.url}/v2/hello/manifests/${tag}`, { method: 'HEAD' });

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
-import { startLocalEdge, localR2Binding, type LocalEdge } from '../support/local-stack.ts';
-import { freePort } from '../support/wrangler-dev.ts';
+import { startLocalEdge, localR2Binding, type LocalEdge } from '../../local-stack/index.ts';
+import { freePort } from '../../local-stack/wrangler-dev.ts';
 
 describe('pulling through the edge', () => {
   let local: LocalEdge;

@@ -14,8 +14,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
 import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
-import { startLocalEdge, type LocalEdge } from '../support/local-stack.ts';
-import { freePort } from '../support/wrangler-dev.ts';
+import { startLocalEdge, type LocalEdge } from '../../local-stack/index.ts';
+import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { S3Storage } from '../../origin/storage/s3.ts';
 

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
 import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
-import { startLocalEdge, startLocalGcs, type LocalEdge, type LocalGcs } from '../support/local-stack.ts';
-import { freePort } from '../support/wrangler-dev.ts';
+import { startLocalEdge, startLocalGcs, type LocalEdge, type LocalGcs } from '../../local-stack/index.ts';
+import { freePort } from '../../local-stack/wrangler-dev.ts';
 
 describe('pulling through the edge from GCS (emulator) with signed URLs', () => {
   let gcs: LocalGcs;

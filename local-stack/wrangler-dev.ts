@@ -3,7 +3,7 @@
  * (with `local_dev.experimental_s3_credentials` on an R2 binding) that bucket's S3 API at
  * `<url>/cdn-cgi/local/r2/s3/<bucket>`. Offline-safe: no metrics, no `Request.cf` fetch.
  *
- *   const dev = await startWranglerDev({ config: 'test/support/r2-only/wrangler.toml', persistTo: dir });
+ *   const dev = await startWranglerDev({ config: 'wrangler.toml', persistTo: dir });
  *   try { ... fetch(`${dev.url}/...`) ... } finally { await dev.stop(); }
  */
 
@@ -13,8 +13,8 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file is test/support/wrangler-dev.ts). */
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root (this file is local-stack/wrangler-dev.ts). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER_BIN = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
 
 /** How long wrangler may take to answer its first request. */
@@ -60,19 +60,10 @@ export interface LocalR2S3 {
   publicUrl(key: string): string;
 }
 
-/** The bucket, binding and S3 credentials of test/support/r2-only/wrangler.toml. */
-export const R2_ONLY = {
-  config: join(REPO_ROOT, 'test', 'support', 'r2-only', 'wrangler.toml'),
-  binding: 'BLOBS',
-  bucket: 'nixedge-test',
-  accessKeyId: 'nixedge-test-access-key',
-  secretAccessKey: 'nixedge-test-secret-key',
-} as const;
-
 /** The S3 endpoint and credentials of an R2 bucket served by `dev` (credentials from its wrangler.toml). */
 export function localR2S3(
   dev: Pick<WranglerDev, 'url'>,
-  bucket: { bucket: string; accessKeyId: string; secretAccessKey: string } = R2_ONLY,
+  bucket: { bucket: string; accessKeyId: string; secretAccessKey: string },
 ): LocalR2S3 {
   const encodeKey = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
   return {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { startGcsEmulator, type GcsEmulator } from './gcs-emulator.ts';
 import { freePort, startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The deploy config: the same Worker, bindings and vars as production, run locally. */
 export const EDGE_CONFIG = join(REPO_ROOT, 'wrangler.toml');
 
