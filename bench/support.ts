@@ -6,7 +6,7 @@
 
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { startOrigin, type LogLine, type RunningOrigin } from '../test/e2e/origin-process.ts';
+import { startOrigin, type LogLine, type RunningOrigin } from '../local-stack/origin-process.ts';
 
 export type { LogLine };
 

@@ -10,12 +10,12 @@ import { GitFetcher } from './nix/git-fetch.ts';
 import { createLogger } from './log.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { withUnavailableErrors } from './storage/unavailable.ts';
-import { BuildQueue } from './build/build-queue.ts';
-import { ImageBuilder } from './build/image-builder.ts';
+import { BuildQueue } from './builder/build-queue.ts';
+import { ImageBuilder } from './builder/image-builder.ts';
 import { defaultLayering, DEFAULT_LAYERING_NAME } from './layers/index.ts';
-import { loadPopularity } from './startup/popularity-source.ts';
+import { loadPopularity } from './layers/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
-import { EdgeWriteBack } from './edge/write-back.ts';
+import { EdgeWriteBack } from './edge-client/write-back.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
 const WRITE_BACK_DRAIN_MS = 10_000;

@@ -7,13 +7,13 @@ import { Hono } from 'hono';
 import { RegistryError } from '../../shared/errors.ts';
 import { parseImageName } from '../../shared/reference.ts';
 import type { Logger } from '../log.ts';
-import type { ImageBuilder } from '../build/image-builder.ts';
+import type { ImageBuilder } from '../builder/image-builder.ts';
 import type { Storage } from '../storage/storage.ts';
 import { errorResponse } from './error-response.ts';
 import { API_VERSION_HEADER } from '../../shared/error-response.ts';
 import { serveManifest, type TagResolvedHook } from './manifests.ts';
 import { requireSignature } from './require-signature.ts';
-import { NonceSet } from '../edge/nonce-set.ts';
+import { NonceSet } from './nonce-set.ts';
 import { serveBlob } from './blobs.ts';
 
 export interface RegistryAppOptions {

@@ -8,7 +8,7 @@ import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
 import { IMMUTABLE } from '../../shared/error-response.ts';
 import { manifestMediaType } from '../image/manifest.ts';
-import type { ImageBuilder, ResolvedImage } from '../build/image-builder.ts';
+import type { ImageBuilder, ResolvedImage } from '../builder/image-builder.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** Manifests are small; anything bigger under a digest is a layer, not a manifest. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { MAX_CLOCK_SKEW_SECONDS, signRequest } from '../../shared/signing.ts';
-import { NonceSet } from '../edge/nonce-set.ts';
+import { NonceSet } from './nonce-set.ts';
 import { errorResponse } from './error-response.ts';
 import { pathAndQuery, requireSignature } from './require-signature.ts';
 

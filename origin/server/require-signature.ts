@@ -14,7 +14,7 @@ import type { MiddlewareHandler } from 'hono';
 import { isDigest } from '../../shared/digest.ts';
 import { RegistryError } from '../../shared/errors.ts';
 import { verifyRequest } from '../../shared/signing.ts';
-import type { NonceSet } from '../edge/nonce-set.ts';
+import type { NonceSet } from './nonce-set.ts';
 import type { Logger } from '../log.ts';
 
 export interface RequireSignatureOptions {

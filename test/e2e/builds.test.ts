@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startOrigin, originStartFailure, FIXTURE_PKGS } from './origin-process.ts';
+import { startOrigin, originStartFailure, FIXTURE_PKGS } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
 
 /** Every blob in a filesystem storage, by name, with the sha256 of its bytes. */

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { tempDir } from './clients.ts';
 
 /** Debian's docker.io client (a newer client may be first on PATH). */

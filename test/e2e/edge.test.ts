@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, localR2Binding, type LocalEdge } from '../../local-stack/index.ts';

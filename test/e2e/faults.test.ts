@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, type LocalEdge } from '../../local-stack/index.ts';

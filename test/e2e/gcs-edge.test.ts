@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, startLocalGcs, type LocalEdge, type LocalGcs } from '../../local-stack/index.ts';

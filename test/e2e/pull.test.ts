@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { stat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from './origin-process.ts';
+import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoCopy, skopeoInspectDigest, tempDir, umociUnpack } from './clients.ts';
 
 const DOCKER_ACCEPT = [

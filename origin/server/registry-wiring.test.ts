@@ -12,10 +12,10 @@ import { pino } from 'pino';
 import { digestFromHex } from '../../shared/digest.ts';
 import { signRequest } from '../../shared/signing.ts';
 import type { ImageName } from '../../shared/reference.ts';
-import type { ImageBuilder, ResolvedImage } from '../build/image-builder.ts';
-import { storeBlob } from '../build/upload-layer.ts';
+import type { ImageBuilder, ResolvedImage } from '../builder/image-builder.ts';
+import { storeBlob } from '../builder/upload-layer.ts';
 import { buildImage } from '../image/manifest.ts';
-import { createRegistryApp } from '../server/app.ts';
+import { createRegistryApp } from './app.ts';
 import { FilesystemStorage } from '../storage/filesystem.ts';
 
 const SECRET = 'registry-wiring-secret-0123456789abcdef';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const ORIGIN_MAIN = fileURLToPath(new URL('../../origin/main.ts', import.meta.url));
-export const FIXTURE_PKGS = fileURLToPath(new URL('../fixtures/pkgs', import.meta.url));
+const ORIGIN_MAIN = fileURLToPath(new URL('../origin/main.ts', import.meta.url));
+export const FIXTURE_PKGS = fileURLToPath(new URL('../test/fixtures/pkgs', import.meta.url));
 /** Where every origin's whole output is kept, one file per process, to read after a failure. */
 export const ORIGIN_LOG_DIR = process.env['NIXEDGE_TEST_LOGS'] ?? join(tmpdir(), 'nixedge-test-logs');
 

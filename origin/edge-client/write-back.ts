@@ -18,7 +18,7 @@ import { isDigest, type Digest } from '../../shared/digest.ts';
 import { contentKey } from '../../shared/keys.ts';
 import { MAX_WRITE_BACK_BYTES, WRITE_BACK_PATH, writeBackSchema, type Descriptor, type WriteBack } from '../../shared/protocol.ts';
 import { signRequest } from '../../shared/signing.ts';
-import type { ResolvedImage } from '../build/image-builder.ts';
+import type { ResolvedImage } from '../builder/image-builder.ts';
 import { manifestMediaType } from '../image/manifest.ts';
 import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';

@@ -1,8 +1,8 @@
 /** Loads Nixery's popularity data from NIX_POPULARITY_URL (an http(s) URL or a file path). */
 
 import { readFile } from 'node:fs/promises';
-import { parsePopularity } from '../layers/popularity.ts';
-import type { Popularity } from '../layers/types.ts';
+import { parsePopularity } from './popularity.ts';
+import type { Popularity } from './types.ts';
 
 /** The popularity data, or an empty map when none is configured. */
 export async function loadPopularity(location: string | undefined): Promise<Popularity> {
