@@ -7,7 +7,7 @@
 import type { Digest } from '../shared/digest.ts';
 import { kvBlobKey, kvManifestKey, kvNonceKey, kvTagKey } from '../shared/keys.ts';
 import { tagPointerSchema, type TagPointer } from '../shared/protocol.ts';
-import { MemoryCache } from './memory-cache.ts';
+import { LRUCache } from 'lru-cache';
 
 export interface CachedManifest {
   bytes: ArrayBuffer;
@@ -24,11 +24,14 @@ const NONCE_TTL_SECONDS = 900;
 /** How long this isolate reuses a tag pointer it read (KV itself may be up to 60 s behind). */
 const TAG_POINTER_MEMORY_MS = 5_000;
 
-/** What this isolate remembers of KV (shared by every request it serves). */
+/**
+ * What this isolate remembers of KV (shared by every request it serves), least recently used
+ * first out: manifests and blob sizes by digest never change; tag pointers are kept only briefly.
+ */
 const memory = {
-  manifests: new MemoryCache<CachedManifest>({ maxEntries: 2_000, maxBytes: 32 * 1024 * 1024 }),
-  tags: new MemoryCache<TagPointer>({ maxEntries: 10_000, maxBytes: 8 * 1024 * 1024 }),
-  blobSizes: new MemoryCache<number>({ maxEntries: 50_000, maxBytes: 8 * 1024 * 1024 }),
+  manifests: new LRUCache<string, CachedManifest>({ max: 2_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (manifest) => manifest.bytes.byteLength || 1 }),
+  tags: new LRUCache<string, TagPointer>({ max: 10_000 }),
+  blobSizes: new LRUCache<string, number>({ max: 50_000 }),
 };
 
 export class EdgeCache {
@@ -45,7 +48,7 @@ export class EdgeCache {
     const { value, metadata } = await this.#kv.getWithMetadata<ManifestMetadata>(kvManifestKey(digest), 'arrayBuffer');
     if (value === null || !metadata?.mediaType) return undefined;
     const manifest = { bytes: value, mediaType: metadata.mediaType };
-    memory.manifests.set(digest, manifest, value.byteLength, Infinity);
+    memory.manifests.set(digest, manifest);
     return manifest;
   }
 
@@ -67,7 +70,7 @@ export class EdgeCache {
     if (!parsed.success) return undefined;
     // A pinned pointer never changes; a moving one is reused briefly, and never past its freshness.
     const ttl = parsed.data.freshUntil === null ? Infinity : Math.min(TAG_POINTER_MEMORY_MS, parsed.data.freshUntil - Date.now());
-    if (ttl > 0) memory.tags.set(key, parsed.data, 256, ttl);
+    if (ttl > 0) memory.tags.set(key, parsed.data, ttl === Infinity ? {} : { ttl });
     return parsed.data;
   }
 
@@ -83,7 +86,7 @@ export class EdgeCache {
     if (remembered !== undefined) return remembered;
     const value = await this.#kv.get(kvBlobKey(digest));
     if (value === null || !/^\d+$/.test(value)) return undefined;
-    memory.blobSizes.set(digest, Number(value), 100, Infinity);
+    memory.blobSizes.set(digest, Number(value));
     return Number(value);
   }
 

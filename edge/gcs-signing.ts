@@ -12,6 +12,8 @@
  * conformance vectors (googleapis/conformance-tests storage/v1/v4_signatures.json) in the tests.
  */
 
+import { sha256Hex, toHex } from '../shared/digest.ts';
+
 export const GCS_ALGORITHM = 'GOOG4-RSA-SHA256';
 export const GCS_DEFAULT_HOST = 'storage.googleapis.com';
 /** The longest a V4 signed URL may be valid: 7 days. */
@@ -78,7 +80,7 @@ export async function signGcsUrlParts(options: GcsSignOptions): Promise<GcsSigne
   const canonicalRequest = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
   const stringToSign = [GCS_ALGORITHM, datetime, scope, await sha256Hex(canonicalRequest)].join('\n');
   const key = await importPrivateKey(options.privateKeyPem);
-  const signature = hex(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(stringToSign)));
+  const signature = toHex(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(stringToSign)));
   return {
     url: `${scheme}://${host}${path}?${canonicalQuery}&X-Goog-Signature=${signature}`,
     canonicalRequest,
@@ -100,14 +102,6 @@ export function encodeRfc3986(value: string): string {
 /** An object name in a path: each segment encoded, the slashes kept (even leading or doubled ones). */
 export function encodeObjectName(objectKey: string): string {
   return objectKey.split('/').map(encodeRfc3986).join('/');
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
-
-function hex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Imported keys, by PEM text: a key is imported once per isolate. */

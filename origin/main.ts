@@ -7,9 +7,10 @@ import { serve } from '@hono/node-server';
 import { loadConfig, ConfigError } from './config.ts';
 import { checkNix, NixSetupError } from './nix/preflight.ts';
 import { GitFetcher } from './nix/git-fetch.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { createStorage } from './storage/create-storage.ts';
-import { withUnavailableErrors } from './storage/unavailable.ts';
+import { StorageError } from './storage/storage-error.ts';
+import type { Storage } from './storage/storage.ts';
 import { BuildQueue } from './builder/build-queue.ts';
 import { ImageBuilder } from './builder/image-builder.ts';
 import { defaultLayering, DEFAULT_LAYERING_NAME } from './layers/index.ts';
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const nix = await checkNix();
-  const storage = withUnavailableErrors(await createStorage(config.storage));
+  const storage = await createStorage(config.storage);
+  await checkStorage(storage, logger);
   const popularity = await loadPopularity(config.popularityUrl);
   const queue = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
   const builder = new ImageBuilder({
@@ -42,13 +44,13 @@ async function main(): Promise<void> {
   const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
   const writeBack =
     sharedSecret !== undefined && edgeUrl !== undefined
-      ? new EdgeWriteBack({ edgeUrl, secret: sharedSecret, storage, logger, attempts: writeBackAttempts })
+      ? new EdgeWriteBack({ edgeUrl, secret: sharedSecret, logger, attempts: writeBackAttempts })
       : undefined;
   if (edgeUrl !== undefined && sharedSecret === undefined) {
     logger.warn('EDGE_URL is set without NIXEDGE_SHARED_SECRET: write-backs to the edge are disabled');
   }
   const app = createRegistryApp({
-    builder,
+    images: builder,
     storage,
     logger,
     sharedSecret,
@@ -79,6 +81,25 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * Reads one (missing) key: a bucket that does not exist, refused credentials or a wrong endpoint
+ * stop the origin at once with what is wrong; a store that is merely unavailable is only logged.
+ */
+async function checkStorage(storage: Storage, logger: Logger): Promise<void> {
+  try {
+    await storage.readBytes('cache/nixedge-start-check');
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    if (error.kind === 'unavailable') {
+      logger.warn({ storage: error.backend, err: error.cause }, 'storage is unavailable at start-up; serving anyway, pulls answer 503 until it is back');
+      return;
+    }
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    throw new ConfigError(`Storage (${error.backend}) cannot be used: ${error.kind} (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}). Check its bucket, endpoint and credentials`);
+  }
 }
 
 main().catch((error: unknown) => {

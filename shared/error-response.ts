@@ -9,9 +9,3 @@ export function registryErrorResponse(error: RegistryError): Response {
     headers: { 'Content-Type': 'application/json', ...error.headers },
   });
 }
-
-/** The header every /v2 response carries. */
-export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' } as const;
-
-/** Cache-Control for content that can never change (anything addressed by digest). */
-export const IMMUTABLE = 'public, max-age=31536000, immutable';

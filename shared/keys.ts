@@ -10,7 +10,7 @@
  *   staging/<random>             uploads in flight; moved to their content address when verified
  */
 
-import { digestHex, type Digest } from './digest.ts';
+import { digestHex, sha256Hex, type Digest } from './digest.ts';
 
 /** Where a blob or a manifest with this digest is stored. */
 export function contentKey(digest: Digest): string {
@@ -48,9 +48,7 @@ export function kvManifestKey(digest: Digest): string {
 
 /** KV key of the tag pointer for an image name (canonical form) and tag. */
 export async function kvTagKey(canonicalName: string, tag: string): Promise<string> {
-  const bytes = new TextEncoder().encode(`${canonicalName}\0${tag}`);
-  const hash = await crypto.subtle.digest('SHA-256', bytes);
-  return `t/${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `t/${await sha256Hex(`${canonicalName}\0${tag}`)}`;
 }
 
 /** KV key of a blob's size. */

@@ -13,6 +13,21 @@ export const MediaType = {
 
 export type ManifestMediaType = typeof MediaType.ociManifest | typeof MediaType.dockerManifest;
 
+/** Every media type a manifest may declare: image manifests and lists of them, OCI and Docker. */
+export const MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest, MediaType.ociIndex, MediaType.dockerManifestList];
+
+/** The media type some bytes declare as a manifest, or undefined when they are not a manifest. */
+export function manifestMediaType(bytes: Uint8Array | string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes));
+  } catch {
+    return undefined; // not JSON: a layer blob
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('mediaType' in parsed) || typeof parsed.mediaType !== 'string') return undefined;
+  return MANIFEST_MEDIA_TYPES.includes(parsed.mediaType) ? parsed.mediaType : undefined;
+}
+
 /** The two manifest flavours we publish for every image. */
 export type ManifestFlavour = 'oci' | 'docker';
 

@@ -21,8 +21,17 @@ const digest = z
   .refine(isDigest, 'Expected a sha256 digest')
   .transform((value) => value as Digest);
 
+/** A blob or manifest by digest, with its size in bytes. */
 export const descriptorSchema = z.object({ digest, size: z.number().int().nonnegative() });
 export type Descriptor = z.infer<typeof descriptorSchema>;
+
+/** A manifest with its exact bytes (UTF-8 JSON) and the media type it declares. */
+export const manifestDocumentSchema = z.object({
+  digest,
+  mediaType: z.string().min(1).max(255),
+  body: z.string().max(4 * 1024 * 1024),
+});
+export type ManifestDocument = z.infer<typeof manifestDocumentSchema>;
 
 /** Both flavours of an image's manifest. */
 export const imageManifestsSchema = z.object({ oci: descriptorSchema, docker: descriptorSchema });
@@ -40,9 +49,7 @@ export const writeBackSchema = z.object({
     })
     .optional(),
   /** Manifests by digest, with their exact bytes (UTF-8 JSON). */
-  manifests: z
-    .array(z.object({ digest, mediaType: z.string().min(1).max(255), body: z.string().max(4 * 1024 * 1024) }))
-    .max(8),
+  manifests: z.array(manifestDocumentSchema).max(8),
   /** Sizes of blobs (layers, configs), so the edge can answer blob HEADs. */
   blobs: z.array(descriptorSchema).max(512),
 });

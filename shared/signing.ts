@@ -8,6 +8,8 @@
  * memory of nonces (KV at the edge, memory at the origin), replays.
  */
 
+import { fromHex, sha256Hex, toHex } from './digest.ts';
+
 export const SIGNATURE_HEADERS = {
   timestamp: 'x-nixedge-timestamp',
   nonce: 'x-nixedge-nonce',
@@ -29,22 +31,6 @@ export type Verification =
   | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'forged' };
 
 const encoder = new TextEncoder();
-
-function toHex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^(?:[0-9a-f]{2})+$/.test(hex)) return undefined;
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
-/** sha256 of some bytes, as lowercase hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.digest('SHA-256', new Uint8Array(bytes)));
-}
 
 async function hmacKey(secret: string) {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);

@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import { parseDigest } from '../../shared/digest.ts';
 import { parseImageName } from '../../shared/reference.ts';
-import { IMMUTABLE } from '../../shared/error-response.ts';
+import { CACHE_CONTROL } from '../../shared/http.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig } from '../config.ts';
 import { EdgeCache } from '../cache.ts';
@@ -32,7 +32,7 @@ export async function serveBlob(c: Context<EdgeEnv>): Promise<Response> {
         'Content-Length': String(size),
         'Docker-Content-Digest': digest,
         'Accept-Ranges': 'bytes',
-        'Cache-Control': IMMUTABLE,
+        'Cache-Control': CACHE_CONTROL.immutable,
         [CACHE_STATUS_HEADER]: 'HIT',
       },
     });

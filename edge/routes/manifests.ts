@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { Digest } from '../../shared/digest.ts';
 import { negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
-import { IMMUTABLE } from '../../shared/error-response.ts';
+import { CACHE_CONTROL } from '../../shared/http.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig, type EdgeConfig } from '../config.ts';
 import { EdgeCache, type CachedManifest } from '../cache.ts';
@@ -24,7 +24,7 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
 
   if (reference.kind === 'digest') {
     const hit = await cache.manifest(reference.digest);
-    return hit ? manifestResponse(c, hit, reference.digest, 'HIT', IMMUTABLE) : forwardToOrigin(c, config);
+    return hit ? manifestResponse(c, hit, reference.digest, 'HIT', CACHE_CONTROL.immutable) : forwardToOrigin(c, config);
   }
 
   const pointer = await cache.tagPointer(name.canonical, reference.tag);
@@ -34,7 +34,7 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
     if (hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
       if (!fresh) c.executionCtx.waitUntil(refreshTag(config, c.req.raw));
-      return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', pointer.pinned ? IMMUTABLE : 'no-cache');
+      return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', pointer.pinned ? CACHE_CONTROL.immutable : CACHE_CONTROL.revalidate);
     }
   }
   return forwardToOrigin(c, config);

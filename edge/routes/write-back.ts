@@ -5,22 +5,23 @@
  */
 
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { RegistryError } from '../../shared/errors.ts';
 import { parseImageName } from '../../shared/reference.ts';
-import { MediaType } from '../../shared/media-types.ts';
+import { MANIFEST_MEDIA_TYPES } from '../../shared/media-types.ts';
 import { MAX_WRITE_BACK_BYTES, writeBackSchema, type WriteBack } from '../../shared/protocol.ts';
-import { sha256Hex, verifyRequest } from '../../shared/signing.ts';
+import { verifyRequest } from '../../shared/signing.ts';
+import { sha256Digest } from '../../shared/digest.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig } from '../config.ts';
 import { EdgeCache } from '../cache.ts';
 
-const MANIFEST_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest, MediaType.ociIndex, MediaType.dockerManifestList];
 
 /** Verifies and applies one write-back; 204 when everything was written. */
 export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   const config = edgeConfig(c.env);
   if (!config.sharedSecret) throw new RegistryError('DENIED', 'Write-back is disabled: the edge has no NIXEDGE_SHARED_SECRET');
-  const body = await readLimited(c.req.raw, MAX_WRITE_BACK_BYTES);
+  const body = new Uint8Array(await c.req.arrayBuffer());
   const url = new URL(c.req.url);
   const verification = await verifyRequest(
     config.sharedSecret,
@@ -58,36 +59,13 @@ export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   return new Response(null, { status: 204 });
 }
 
-/** The request body, refusing more than `limit` bytes whatever Content-Length claims. */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw tooLarge(limit);
-  const reader = request.body?.getReader();
-  if (!reader) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
-function tooLarge(limit: number): RegistryError {
-  return new RegistryError('SIZE_INVALID', `Write-back bodies are limited to ${limit} bytes`);
-}
+/** Refuses write-back bodies over MAX_WRITE_BACK_BYTES, whatever Content-Length claims, before anything is read into memory. */
+export const writeBackBodyLimit = bodyLimit({
+  maxSize: MAX_WRITE_BACK_BYTES,
+  onError: () => {
+    throw new RegistryError('SIZE_INVALID', `Write-back bodies are limited to ${MAX_WRITE_BACK_BYTES} bytes`);
+  },
+});
 
 function parseWriteBack(body: Uint8Array): WriteBack {
   let json: unknown;
@@ -106,10 +84,10 @@ function parseWriteBack(body: Uint8Array): WriteBack {
 /** Every manifest's bytes must hash to its digest and declare a manifest media type. */
 async function checkManifests(writeBack: WriteBack): Promise<void> {
   for (const manifest of writeBack.manifests) {
-    if (!MANIFEST_TYPES.includes(manifest.mediaType)) {
+    if (!MANIFEST_MEDIA_TYPES.includes(manifest.mediaType)) {
       throw new RegistryError('MANIFEST_INVALID', `Expected a manifest media type, got ${manifest.mediaType}`);
     }
-    const actual = `sha256:${await sha256Hex(new TextEncoder().encode(manifest.body))}`;
+    const actual = await sha256Digest(manifest.body);
     if (actual !== manifest.digest) {
       throw new RegistryError('DIGEST_INVALID', `Manifest bytes hash to ${actual}, not ${manifest.digest}`);
     }

@@ -4,7 +4,6 @@
  * the manifests and finally the image cache entry (so nothing half-written is ever referenced).
  */
 
-import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import pMap from 'p-map';
@@ -24,9 +23,11 @@ import { storePathEntries } from '../tarball/store-paths.ts';
 import { customisationEntries } from '../image/customisation.ts';
 import { buildImage, type LayerDescriptor } from '../image/manifest.ts';
 import { LayerCache } from '../cache/layer-cache.ts';
-import { ImageCache, imageKey, type ImageRecord } from '../cache/image-cache.ts';
+import { ImageCache, imageKey, imageRecord, type ImageRecord } from '../cache/image-cache.ts';
+import { sha256Hex } from '../../shared/digest.ts';
 import { uploadLayer, storeBlob } from './upload-layer.ts';
 import type { BuildQueue } from './build-queue.ts';
+import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
 
 /** Packages Nixery adds to every image: CA certificates and /etc/services & co. */
 export const IMPLICIT_PACKAGES = ['cacert', 'iana-etc'] as const;
@@ -47,13 +48,7 @@ export interface ImageBuilderOptions {
   nixTimeoutSeconds: number;
 }
 
-/** The manifests of an image, and whether its tag pins an immutable revision. */
-export interface ResolvedImage {
-  record: ImageRecord;
-  pinned: boolean;
-}
-
-export class ImageBuilder {
+export class ImageBuilder implements ImageResolver {
   readonly #options: ImageBuilderOptions;
   readonly #layerCache: LayerCache;
   readonly #imageCache: ImageCache;
@@ -79,17 +74,22 @@ export class ImageBuilder {
       const revision = await timed(logger, 'resolve-revision', () =>
         resolveRevision(this.#options.source, revisionSelector(tag), signal),
       );
-      if (revision.revision !== undefined) {
-        const key = this.#key(name, `git:${revision.revision}`);
-        const cached = await this.#imageCache.get(key);
+      // A revision known before evaluation (a git commit) keys the cache at once: one read.
+      const knownKey = revision.revision === undefined ? undefined : await this.#key(name, `git:${revision.revision}`);
+      if (knownKey !== undefined) {
+        const cached = await this.#imageCache.get(knownKey);
         if (cached) return { record: cached, pinned: revision.pinned };
       }
       const source = await this.#nixSource(revision, signal, logger);
       const evaluation = await timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
-      const outPaths = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
-      const key = this.#key(name, revision.revision !== undefined ? `git:${revision.revision}` : `out:${hashLines(outPaths)}`);
-      const cached = await this.#imageCache.get(key);
-      if (cached) return { record: cached, pinned: revision.pinned };
+      let key = knownKey;
+      if (key === undefined) {
+        // Otherwise the evaluated out paths identify the package set.
+        const outPaths = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
+        key = await this.#key(name, `out:${await hashLines(outPaths)}`);
+        const cached = await this.#imageCache.get(key);
+        if (cached) return { record: cached, pinned: revision.pinned };
+      }
 
       const record = await timed(logger, 'build', () => this.#build(name, evaluation, signal, logger));
       await this.#imageCache.put(key, record);
@@ -99,7 +99,7 @@ export class ImageBuilder {
     }
   }
 
-  #key(name: ImageName, revision: string): string {
+  #key(name: ImageName, revision: string): Promise<string> {
     return imageKey({ system: name.system, revision, canonical: name.canonical, recipe: this.#recipe });
   }
 
@@ -182,28 +182,19 @@ export class ImageBuilder {
     );
     const env = ['PATH=/bin:/usr/bin'];
     if (await anyHas(requestedRoots, CA_BUNDLE)) env.push(`SSL_CERT_FILE=/${CA_BUNDLE}`);
-    const image = buildImage({
-      system: name.system,
-      layers: [...layers, customisation],
-      env,
-      cmd: name.shell ? ['/bin/bash'] : undefined,
-    });
+    const allLayers = [...layers, customisation];
+    const image = await buildImage({ system: name.system, layers: allLayers, env, cmd: name.shell ? ['/bin/bash'] : undefined });
     await storeBlob(storage, image.config.digest, image.config.bytes);
     await storeBlob(storage, image.manifests.oci.digest, image.manifests.oci.bytes);
     await storeBlob(storage, image.manifests.docker.digest, image.manifests.docker.bytes);
     logger.info({ step: 'publish', layers: layers.length + 1, uploaded, cached: layers.length - uploaded }, 'image published');
-    return {
-      oci: { digest: image.manifests.oci.digest, size: image.manifests.oci.bytes.length },
-      docker: { digest: image.manifests.docker.digest, size: image.manifests.docker.bytes.length },
-    };
+    return imageRecord(image, allLayers);
   }
 }
 
 /** A hash over lines, order-independent. */
-function hashLines(lines: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const line of [...lines].sort()) hash.update(`${line}\n`);
-  return hash.digest('hex');
+function hashLines(lines: readonly string[]): Promise<string> {
+  return sha256Hex([...lines].sort().map((line) => `${line}\n`).join(''));
 }
 
 async function* arrayToAsync<T>(items: readonly T[]): AsyncIterable<T> {

@@ -3,10 +3,9 @@
  * diffID and size. Persisted in storage, so restarts and other origin replicas reuse layers.
  */
 
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { layerCacheKey, contentKey } from '../../shared/keys.ts';
-import { isDigest, type Digest } from '../../shared/digest.ts';
+import { isDigest, sha256Hex, type Digest } from '../../shared/digest.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { LayerDescriptor } from '../image/manifest.ts';
 
@@ -24,15 +23,13 @@ export class LayerCache {
   }
 
   /** The cache key of a layer: a hash over the compression and the sorted store paths. */
-  keyFor(storePaths: readonly string[]): string {
-    const hash = createHash('sha256').update(`nixedge-layer-v1\0${this.#compression}\0`);
-    for (const path of [...storePaths].sort()) hash.update(`${path}\0`);
-    return hash.digest('hex');
+  keyFor(storePaths: readonly string[]): Promise<string> {
+    return sha256Hex(`nixedge-layer-v1\0${this.#compression}\0${[...storePaths].sort().map((path) => `${path}\0`).join('')}`);
   }
 
   /** The cached layer for these store paths, if its blob is still in storage. */
   async get(storePaths: readonly string[]): Promise<LayerDescriptor | undefined> {
-    const bytes = await this.#storage.readBytes(layerCacheKey(this.keyFor(storePaths)));
+    const bytes = await this.#storage.readBytes(layerCacheKey(await this.keyFor(storePaths)));
     if (!bytes) return undefined;
     const parsed = entrySchema.safeParse(safeJson(bytes));
     if (!parsed.success) return undefined;
@@ -43,7 +40,7 @@ export class LayerCache {
   /** Records a layer whose blob is already durable in storage. */
   async put(storePaths: readonly string[], layer: LayerDescriptor): Promise<void> {
     const entry = { digest: layer.digest, diffId: layer.diffId, size: layer.size };
-    await this.#storage.writeBytes(layerCacheKey(this.keyFor(storePaths)), Buffer.from(JSON.stringify(entry)));
+    await this.#storage.writeBytes(layerCacheKey(await this.keyFor(storePaths)), Buffer.from(JSON.stringify(entry)));
   }
 }
 

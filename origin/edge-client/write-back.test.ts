@@ -3,19 +3,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { contentKey } from '../../shared/keys.ts';
 import { MediaType } from '../../shared/media-types.ts';
-import { WRITE_BACK_PATH, writeBackSchema, type WriteBack } from '../../shared/protocol.ts';
+import { MAX_WRITE_BACK_BYTES, WRITE_BACK_PATH, writeBackSchema, type WriteBack } from '../../shared/protocol.ts';
 import { verifyRequest, type Verification } from '../../shared/signing.ts';
 import { digestFromHex } from '../../shared/digest.ts';
-import type { ResolvedImage } from '../builder/image-builder.ts';
-import { storeBlob } from '../builder/upload-layer.ts';
+import type { ResolvedImage } from '../builder/resolved-image.ts';
+import { imageRecord } from '../cache/image-cache.ts';
 import { buildImage, type BuiltImage } from '../image/manifest.ts';
-import { FilesystemStorage } from '../storage/filesystem.ts';
 import { EdgeWriteBack } from './write-back.ts';
 
 const SECRET = 'write-back-test-secret-0123456789abcdef';
@@ -98,37 +93,23 @@ function layer(n: number, size: number) {
 
 describe('EdgeWriteBack against a stand-in edge (the real Worker is tested in edge/)', () => {
   const edge = new StandInEdge();
-  let root = '';
-  let storage: FilesystemStorage;
   let built: BuiltImage;
   let image: ResolvedImage;
   const layers = [layer(1, 1000), layer(2, 2345), layer(3, 77)];
 
   before(async () => {
     await edge.start();
-    root = await mkdtemp(join(tmpdir(), 'nixedge-write-back-'));
-    storage = new FilesystemStorage(root);
-    built = buildImage({ system: 'x86_64-linux', layers, env: ['PATH=/bin'], cmd: ['/bin/bash'] });
-    await storeBlob(storage, built.config.digest, built.config.bytes);
-    for (const manifest of Object.values(built.manifests)) await storeBlob(storage, manifest.digest, manifest.bytes);
-    image = {
-      record: {
-        oci: { digest: built.manifests.oci.digest, size: built.manifests.oci.bytes.length },
-        docker: { digest: built.manifests.docker.digest, size: built.manifests.docker.bytes.length },
-      },
-      pinned: false,
-    };
+    built = await buildImage({ system: 'x86_64-linux', layers, env: ['PATH=/bin'], cmd: ['/bin/bash'] });
+    image = { record: imageRecord(built, layers), pinned: false };
   });
   after(async () => {
     await edge.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   const writeBack = (options: { edgeUrl?: string; attempts?: number; dedupeMs?: number } = {}) =>
     new EdgeWriteBack({
       edgeUrl: options.edgeUrl ?? edge.url,
       secret: SECRET,
-      storage,
       logger,
       attempts: options.attempts ?? 6,
       baseDelayMs: 5,
@@ -136,7 +117,7 @@ describe('EdgeWriteBack against a stand-in edge (the real Worker is tested in ed
       ...(options.dedupeMs === undefined ? {} : { dedupeMs: options.dedupeMs }),
     });
 
-  it('delivers a signed write-back with the stored manifest bytes and the blob sizes', async () => {
+  it('delivers a signed write-back with the exact manifest bytes and the blob sizes', async () => {
     edge.reset();
     logs.length = 0;
     const sender = writeBack();
@@ -150,14 +131,20 @@ describe('EdgeWriteBack against a stand-in edge (the real Worker is tested in ed
     assert.equal(received.bodyError, undefined);
     const body = received.body;
     assert.ok(body);
-    assert.deepEqual(body.tag, { name: 'shell/hello', tag: 'latest', pinned: false, manifests: image.record });
+    assert.deepEqual(body.tag, {
+      name: 'shell/hello',
+      tag: 'latest',
+      pinned: false,
+      manifests: {
+        oci: { digest: built.manifests.oci.digest, size: built.manifests.oci.bytes.length },
+        docker: { digest: built.manifests.docker.digest, size: built.manifests.docker.bytes.length },
+      },
+    });
     assert.equal(body.manifests.length, 2);
     for (const flavour of ['oci', 'docker'] as const) {
       const manifest: WriteBack['manifests'][number] | undefined = body.manifests.find((m) => m.digest === built.manifests[flavour].digest);
       assert.ok(manifest, `${flavour} manifest sent`);
-      const stored = await storage.readBytes(contentKey(manifest.digest));
-      assert.ok(stored);
-      assert.ok(Buffer.from(manifest.body, 'utf8').equals(stored), `${flavour} manifest bytes equal the stored ones`);
+      assert.ok(Buffer.from(manifest.body, 'utf8').equals(built.manifests[flavour].bytes), `${flavour} manifest bytes equal the built ones`);
       assert.equal(manifest.mediaType, flavour === 'oci' ? MediaType.ociManifest : MediaType.dockerManifest);
     }
     const sizes = new Map(body.blobs.map((b) => [b.digest, b.size]));
@@ -261,12 +248,13 @@ describe('EdgeWriteBack against a stand-in edge (the real Worker is tested in ed
     assert.equal(edge.received.filter((r) => r.verification.ok).length, 2);
   });
 
-  it('a manifest missing from storage is logged, not thrown', async () => {
+  it('a write-back over the edge\'s size limit is logged, not thrown, and not sent', async () => {
     edge.reset();
     logs.length = 0;
     const sender = writeBack();
-    const missing = { ...image, record: { ...image.record, oci: { digest: digestFromHex('f'.repeat(64)), size: 10 } } };
-    assert.doesNotThrow(() => sender.enqueue('hello', 'latest', missing));
+    const huge = 'x'.repeat(MAX_WRITE_BACK_BYTES);
+    const oversized = { ...image, record: { ...image.record, documents: image.record.documents.map((d) => ({ ...d, body: huge })) } };
+    assert.doesNotThrow(() => sender.enqueue('hello', 'latest', oversized));
     await sender.drain();
     assert.equal(edge.received.length, 0);
     assert.ok(logs.some((l) => l['msg'] === 'write-back failed' && l['level'] === 50));

@@ -1,34 +1,29 @@
 /**
  * Write-backs: after the origin resolves a tag, it hands the edge everything the edge needs to
- * answer the next pull of that tag alone (shared/protocol.ts WriteBack): the tag pointer, both
- * manifests with their exact bytes, and the sizes of the blobs they name. Sent as a signed POST to
- * `${edgeUrl}${WRITE_BACK_PATH}` in the background: `enqueue` returns at once and never throws, so
- * a client's response never waits for the edge, and a failed write-back only costs the edge a miss.
+ * answer the next pull of that tag alone (shared/protocol.ts WriteBack): the tag pointer, every
+ * manifest with its exact bytes, and the sizes of the blobs they name, all taken from the image's
+ * record (no storage reads). Sent as a signed POST to `${edgeUrl}${WRITE_BACK_PATH}` in the
+ * background: `enqueue` returns at once and never throws, so a client's response never waits for
+ * the edge, and a failed write-back only costs the edge a miss.
  *
- * Failures that may pass on a retry (network errors, timeouts, 5xx, 429) are retried with
- * exponential backoff and jitter up to `attempts`, each attempt signed afresh (the edge refuses
- * replayed nonces). Other 4xx answers are bugs or misconfiguration: logged as errors, not retried.
- * Identical write-backs delivered within the last minute (or in flight) are not sent again: KV
- * allows one write per second per key, and the pointer is the same anyway.
+ * Failures that may pass on a retry (network errors, timeouts, 5xx, 429) are retried (p-retry:
+ * exponential backoff with jitter, a Retry-After honoured) up to `attempts`, each attempt signed
+ * afresh (the edge refuses replayed nonces). Other 4xx answers are bugs or misconfiguration:
+ * logged as errors, not retried. Identical write-backs delivered within the last minute (or in
+ * flight) are not sent again: KV allows one write per second per key, and the pointer is the same.
  */
 
-import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { isDigest, type Digest } from '../../shared/digest.ts';
-import { contentKey } from '../../shared/keys.ts';
-import { MAX_WRITE_BACK_BYTES, WRITE_BACK_PATH, writeBackSchema, type Descriptor, type WriteBack } from '../../shared/protocol.ts';
+import pRetry, { AbortError } from 'p-retry';
+import { MAX_WRITE_BACK_BYTES, WRITE_BACK_PATH, writeBackSchema, type WriteBack } from '../../shared/protocol.ts';
 import { signRequest } from '../../shared/signing.ts';
-import type { ResolvedImage } from '../builder/image-builder.ts';
-import { manifestMediaType } from '../image/manifest.ts';
+import type { ResolvedImage } from '../builder/resolved-image.ts';
 import type { Logger } from '../log.ts';
-import type { Storage } from '../storage/storage.ts';
 
 export interface EdgeWriteBackOptions {
   /** The edge's base URL (`https://registry.example.com`); WRITE_BACK_PATH is appended. */
   edgeUrl: string;
   /** The HMAC secret shared with the edge. */
   secret: string;
-  storage: Storage;
   logger: Logger;
   /** Attempts per write-back, the first included (>= 1). */
   attempts: number;
@@ -45,21 +40,16 @@ export interface EdgeWriteBackOptions {
   maxPending?: number;
 }
 
-/** The parts of a stored manifest a write-back needs: the blobs it names. */
-const manifestBlobsSchema = z.object({
-  config: z.object({ digest: z.string(), size: z.number().int().nonnegative() }),
-  layers: z.array(z.object({ digest: z.string(), size: z.number().int().nonnegative() })),
-});
-
-/** An answer that says the write-back itself is wrong: retrying would not help. */
-class PermanentFailure extends Error {
-  override name = 'PermanentFailure';
-}
-
-/** Outcome of one delivery, for its log line. */
-interface Delivery {
-  attempts: number;
-  status?: number;
+/** The edge's answer to one attempt that did not succeed. */
+class EdgeAnswer extends Error {
+  override name = 'EdgeAnswer';
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, text: string, retryAfterMs: number | undefined) {
+    super(`edge answered ${status}${text ? `: ${text}` : ''}`);
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
 }
 
 export class EdgeWriteBack {
@@ -94,8 +84,8 @@ export class EdgeWriteBack {
    */
   enqueue(name: string, tag: string, image: ResolvedImage): void {
     try {
-      const { record, pinned } = image;
-      const key = `${name}\0${tag}\0${pinned}\0${record.oci.digest}\0${record.oci.size}\0${record.docker.digest}\0${record.docker.size}`;
+      const { manifests } = image.record;
+      const key = `${name}\0${tag}\0${image.pinned}\0${manifests.oci.digest}\0${manifests.docker.digest}`;
       const now = Date.now();
       this.#forgetOld(now);
       const previous = this.#recent.get(key);
@@ -142,84 +132,60 @@ export class EdgeWriteBack {
   /** Builds and sends one write-back; false when the edge did not take it (already logged). */
   async #deliver(name: string, tag: string, image: ResolvedImage): Promise<boolean> {
     const started = performance.now();
-    const payload = await buildWriteBack(this.#options.storage, name, tag, image);
-    const body = new TextEncoder().encode(JSON.stringify(payload));
+    const body = new TextEncoder().encode(JSON.stringify(writeBackFor(name, tag, image)));
     if (body.length > MAX_WRITE_BACK_BYTES) {
-      throw new PermanentFailure(`Write-back of ${body.length} bytes exceeds the edge's limit of ${MAX_WRITE_BACK_BYTES}`);
+      throw new Error(`Write-back of ${body.length} bytes exceeds the edge's limit of ${MAX_WRITE_BACK_BYTES}`);
     }
-    const fields = { name, tag, oci: image.record.oci.digest, docker: image.record.docker.digest, bytes: body.length };
-    let delivery: Delivery;
+    const fields = { name, tag, oci: image.record.manifests.oci.digest, docker: image.record.manifests.docker.digest, bytes: body.length };
+    let attempts = 0;
     try {
-      delivery = await this.#send(body);
-    } catch (error) {
-      const attempts = error instanceof DeliveryError ? error.attempts : undefined;
-      this.#options.logger.error(
-        { ...fields, attempts, durationMs: Math.round(performance.now() - started), err: error instanceof DeliveryError ? error.cause : error },
-        'write-back to the edge failed',
+      const status = await pRetry(
+        async (attempt) => {
+          attempts = attempt;
+          return this.#send(body);
+        },
+        {
+          retries: this.#options.attempts - 1,
+          factor: 2,
+          minTimeout: this.#options.baseDelayMs,
+          maxTimeout: this.#options.maxDelayMs,
+          randomize: true,
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            if (retriesLeft === 0) return;
+            this.#options.logger.debug({ attempt: attempts, err: error }, 'write-back attempt failed; retrying');
+            // The edge may say how long to wait (429, 503): wait at least that, within the cap.
+            const retryAfter = error instanceof EdgeAnswer ? error.retryAfterMs : undefined;
+            if (retryAfter !== undefined) await sleep(Math.min(retryAfter, this.#options.maxDelayMs));
+          },
+        },
       );
+      this.#options.logger.info({ ...fields, attempts, status, durationMs: Math.round(performance.now() - started) }, 'write-back delivered');
+      return true;
+    } catch (error) {
+      this.#options.logger.error({ ...fields, attempts, durationMs: Math.round(performance.now() - started), err: error }, 'write-back to the edge failed');
       return false;
     }
-    this.#options.logger.info(
-      { ...fields, attempts: delivery.attempts, status: delivery.status, durationMs: Math.round(performance.now() - started) },
-      'write-back delivered',
-    );
-    return true;
   }
 
-  /** POSTs `body` until it is accepted, refused for good, or the attempts are used up. */
-  async #send(body: Uint8Array<ArrayBuffer>): Promise<Delivery> {
-    const { attempts, fetch } = this.#options;
+  /** POSTs `body` once, signed afresh; resolves with the status, throws what p-retry should retry (or not). */
+  async #send(body: Uint8Array<ArrayBuffer>): Promise<number> {
     const pathAndQuery = `${this.#target.pathname}${this.#target.search}`;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      let retryAfterMs: number | undefined;
-      try {
-        const headers = await signRequest(this.#options.secret, { method: 'POST', pathAndQuery, body });
-        const response = await fetch(this.#target, {
-          method: 'POST',
-          headers: { ...headers, 'Content-Type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.#options.attemptTimeoutMs),
-        });
-        if (response.ok) {
-          await response.body?.cancel();
-          return { attempts: attempt, status: response.status };
-        }
-        const text = (await response.text().catch(() => '')).slice(0, 500);
-        const failure = `edge answered ${response.status}${text ? `: ${text}` : ''}`;
-        if (response.status !== 429 && response.status < 500) {
-          throw new DeliveryError(attempt, new PermanentFailure(failure));
-        }
-        lastError = new Error(failure);
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      } catch (error) {
-        if (error instanceof DeliveryError) throw error;
-        lastError = error;
-      }
-      if (attempt < attempts) {
-        this.#options.logger.debug({ attempt, err: lastError }, 'write-back attempt failed; retrying');
-        await sleep(this.#delay(attempt, retryAfterMs));
-      }
+    const headers = await signRequest(this.#options.secret, { method: 'POST', pathAndQuery, body });
+    const response = await this.#options.fetch(this.#target, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(this.#options.attemptTimeoutMs),
+    });
+    if (response.ok) {
+      await response.body?.cancel();
+      return response.status;
     }
-    throw new DeliveryError(attempts, lastError);
-  }
-
-  /** Delay after failed attempt `attempt` (1-based): base x 2^(attempt-1), capped, with jitter. */
-  #delay(attempt: number, retryAfterMs: number | undefined): number {
-    const { baseDelayMs, maxDelayMs } = this.#options;
-    const exponential = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    const jittered = exponential / 2 + Math.random() * (exponential / 2);
-    return Math.min(maxDelayMs, Math.max(jittered, retryAfterMs ?? 0));
-  }
-}
-
-/** Delivery gave up after `attempts`; `cause` is the last failure. */
-class DeliveryError extends Error {
-  override name = 'DeliveryError';
-  readonly attempts: number;
-  constructor(attempts: number, cause: unknown) {
-    super(`write-back gave up after ${attempts} attempt(s)`, { cause });
-    this.attempts = attempts;
+    const text = (await response.text().catch(() => '')).slice(0, 500);
+    const answer = new EdgeAnswer(response.status, text, parseRetryAfter(response.headers.get('retry-after')));
+    // 429 and 5xx may pass later; any other refusal means the write-back itself is wrong.
+    if (response.status !== 429 && response.status < 500) throw new AbortError(answer);
+    throw answer;
   }
 }
 
@@ -236,45 +202,15 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * The write-back for `name:tag`: the tag pointer, both manifests with their exact stored bytes,
- * and the sizes of the config and every layer they name. Validated against writeBackSchema.
+ * The write-back for `name:tag` (the repository name as requested): the tag pointer, the image's
+ * manifests with their exact bytes, and the sizes of its blobs, from its record. Validated
+ * against writeBackSchema.
  */
-export async function buildWriteBack(storage: Storage, name: string, tag: string, image: ResolvedImage): Promise<WriteBack> {
-  const manifests: WriteBack['manifests'] = [];
-  const blobs = new Map<Digest, number>();
-  for (const descriptor of uniqueDescriptors([image.record.oci, image.record.docker])) {
-    const bytes = await storage.readBytes(contentKey(descriptor.digest));
-    if (!bytes) throw new Error(`Manifest ${descriptor.digest} is not in storage`);
-    if (bytes.length !== descriptor.size || sha256(bytes) !== descriptor.digest) {
-      throw new Error(`Stored manifest ${descriptor.digest} does not match its descriptor (${bytes.length} bytes)`);
-    }
-    const mediaType = manifestMediaType(bytes);
-    if (!mediaType) throw new Error(`Stored object ${descriptor.digest} is not a manifest`);
-    const body = bytes.toString('utf8');
-    if (!Buffer.from(body, 'utf8').equals(bytes)) throw new Error(`Manifest ${descriptor.digest} is not valid UTF-8`);
-    manifests.push({ digest: descriptor.digest, mediaType, body });
-    const parsed = manifestBlobsSchema.parse(JSON.parse(body));
-    for (const blob of [parsed.config, ...parsed.layers]) {
-      if (!isDigest(blob.digest)) throw new Error(`Manifest ${descriptor.digest} names an invalid digest`);
-      const known = blobs.get(blob.digest);
-      if (known !== undefined && known !== blob.size) {
-        throw new Error(`Manifests disagree on the size of ${blob.digest}: ${known} and ${blob.size}`);
-      }
-      blobs.set(blob.digest, blob.size);
-    }
-  }
+export function writeBackFor(name: string, tag: string, image: ResolvedImage): WriteBack {
+  const { record, pinned } = image;
   return writeBackSchema.parse({
-    tag: { name, tag, pinned: image.pinned, manifests: { oci: image.record.oci, docker: image.record.docker } },
-    manifests,
-    blobs: [...blobs].map(([digest, size]) => ({ digest, size })),
+    tag: { name, tag, pinned, manifests: record.manifests },
+    manifests: record.documents,
+    blobs: record.blobs,
   } satisfies WriteBack);
-}
-
-function uniqueDescriptors(descriptors: Descriptor[]): Descriptor[] {
-  const seen = new Set<string>();
-  return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest) !== undefined);
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Digest } from '../../shared/digest.ts';
-import { MediaType } from '../../shared/media-types.ts';
-import { buildImage, manifestMediaType, type ImageSpec, type LayerDescriptor } from './manifest.ts';
+import { manifestMediaType, MediaType } from '../../shared/media-types.ts';
+import { buildImage, type ImageSpec, type LayerDescriptor } from './manifest.ts';
 
 const digestOf = (text: string): Digest => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
@@ -40,8 +40,8 @@ interface Config {
 
 const parse = <T>(bytes: Buffer): T => JSON.parse(bytes.toString('utf8')) as T;
 
-test('both flavours name the same config and layers, each with its own media types', () => {
-  const image = buildImage(spec());
+test('both flavours name the same config and layers, each with its own media types', async () => {
+  const image = await buildImage(spec());
   const flavours = [
     ['oci', MediaType.ociManifest, MediaType.ociConfig, MediaType.ociLayerGzip],
     ['docker', MediaType.dockerManifest, MediaType.dockerConfig, MediaType.dockerLayerGzip],
@@ -59,38 +59,38 @@ test('both flavours name the same config and layers, each with its own media typ
   assert.notEqual(image.manifests.oci.digest, image.manifests.docker.digest);
 });
 
-test('config: architecture by system, linux, diff_ids in layer order, Env, Cmd only when given', () => {
+test('config: architecture by system, linux, diff_ids in layer order, Env, Cmd only when given', async () => {
   const systems = [
     ['x86_64-linux', 'amd64'],
     ['aarch64-linux', 'arm64'],
   ] as const;
   for (const [system, architecture] of systems) {
-    const config = parse<Config>(buildImage(spec({ system })).config.bytes);
+    const config = parse<Config>((await buildImage(spec({ system }))).config.bytes);
     assert.equal(config.architecture, architecture);
     assert.equal(config.os, 'linux');
     assert.deepEqual(config.rootfs, { type: 'layers', diff_ids: LAYERS.map((l) => l.diffId) });
     assert.deepEqual(config.config, { Env: ['PATH=/bin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt'] });
     assert.ok(!('Cmd' in config.config));
   }
-  const withCmd = parse<Config>(buildImage(spec({ cmd: ['hello', '--version'] })).config.bytes);
+  const withCmd = parse<Config>((await buildImage(spec({ cmd: ['hello', '--version'] }))).config.bytes);
   assert.deepEqual(withCmd.config.Cmd, ['hello', '--version']);
 });
 
-test('deterministic: the same spec gives the same bytes; digests are sha256 of the bytes', () => {
-  const first = buildImage(spec({ cmd: ['sh'] }));
-  const second = buildImage(spec({ cmd: ['sh'], layers: LAYERS.map((l) => ({ ...l })), env: [...spec().env] }));
+test('deterministic: the same spec gives the same bytes; digests are sha256 of the bytes', async () => {
+  const first = await buildImage(spec({ cmd: ['sh'] }));
+  const second = await buildImage(spec({ cmd: ['sh'], layers: LAYERS.map((l) => ({ ...l })), env: [...spec().env] }));
   assert.deepEqual(second, first);
   for (const blob of [first.config, first.manifests.oci, first.manifests.docker]) {
     assert.equal(blob.digest, `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`);
   }
   // Any change to the layers changes the config and so the manifests.
-  const other = buildImage(spec({ cmd: ['sh'], layers: LAYERS.slice().reverse() }));
+  const other = await buildImage(spec({ cmd: ['sh'], layers: LAYERS.slice().reverse() }));
   assert.notEqual(other.config.digest, first.config.digest);
   assert.notEqual(other.manifests.oci.digest, first.manifests.oci.digest);
 });
 
-test('manifestMediaType recognises both manifests and nothing else', () => {
-  const image = buildImage(spec());
+test('manifestMediaType (shared/media-types.ts) recognises both manifests and nothing else', async () => {
+  const image = await buildImage(spec());
   assert.equal(manifestMediaType(image.manifests.oci.bytes), MediaType.ociManifest);
   assert.equal(manifestMediaType(image.manifests.docker.bytes), MediaType.dockerManifest);
   const notManifests: [string, Uint8Array][] = [

@@ -5,8 +5,7 @@
  * fixed key order, so the same layers always give the same digests.
  */
 
-import { createHash } from 'node:crypto';
-import { digestFromHex, type Digest } from '../../shared/digest.ts';
+import { sha256Digest, type Digest } from '../../shared/digest.ts';
 import { MediaType, type ManifestFlavour } from '../../shared/media-types.ts';
 import type { NixSystem } from '../../shared/reference.ts';
 
@@ -31,9 +30,14 @@ export interface Blob {
   digest: Digest;
 }
 
+/** A manifest's bytes, digest and the media type it declares. */
+export interface ManifestBlob extends Blob {
+  mediaType: string;
+}
+
 export interface BuiltImage {
   config: Blob;
-  manifests: Record<ManifestFlavour, Blob>;
+  manifests: Record<ManifestFlavour, ManifestBlob>;
 }
 
 /** The fixed creation time of every image (Nix images have no meaningful build time). */
@@ -41,21 +45,17 @@ export const IMAGE_CREATED = '1970-01-01T00:00:01Z';
 
 const ARCHITECTURES: Record<NixSystem, string> = { 'x86_64-linux': 'amd64', 'aarch64-linux': 'arm64' };
 
-/** The sha256 digest of some bytes. */
-export function sha256Digest(bytes: Uint8Array): Digest {
-  return digestFromHex(createHash('sha256').update(bytes).digest('hex'));
-}
-
-function blob(value: unknown): Blob {
+/** A JSON value as the bytes of a blob, with their digest. */
+async function blob(value: unknown): Promise<Blob> {
   const bytes = Buffer.from(JSON.stringify(value), 'utf8');
-  return { bytes, digest: sha256Digest(bytes) };
+  return { bytes, digest: await sha256Digest(bytes) };
 }
 
 /** Builds the config blob and both manifests of an image. */
-export function buildImage(spec: ImageSpec): BuiltImage {
+export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const containerConfig: Record<string, unknown> = { Env: [...spec.env] };
   if (spec.cmd) containerConfig['Cmd'] = [...spec.cmd];
-  const config = blob({
+  const config = await blob({
     architecture: ARCHITECTURES[spec.system],
     os: 'linux',
     created: IMAGE_CREATED,
@@ -63,10 +63,11 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     rootfs: { type: 'layers', diff_ids: spec.layers.map((layer) => layer.diffId) },
     history: spec.layers.map(() => ({ created: IMAGE_CREATED, created_by: 'nixedge' })),
   });
-  const manifest = (flavour: ManifestFlavour): Blob =>
-    blob({
+  const manifest = async (flavour: ManifestFlavour): Promise<ManifestBlob> => {
+    const mediaType = flavour === 'oci' ? MediaType.ociManifest : MediaType.dockerManifest;
+    const bytes = await blob({
       schemaVersion: 2,
-      mediaType: flavour === 'oci' ? MediaType.ociManifest : MediaType.dockerManifest,
+      mediaType,
       config: {
         mediaType: flavour === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig,
         digest: config.digest,
@@ -78,20 +79,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
         size: layer.size,
       })),
     });
-  return { config, manifests: { oci: manifest('oci'), docker: manifest('docker') } };
-}
-
-/** The media type a stored manifest declares, or undefined when the bytes are not a manifest. */
-export function manifestMediaType(bytes: Uint8Array): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'mediaType' in parsed && typeof parsed.mediaType === 'string') {
-      const mediaType = parsed.mediaType;
-      const manifestTypes: string[] = [MediaType.ociManifest, MediaType.dockerManifest, MediaType.ociIndex, MediaType.dockerManifestList];
-      return manifestTypes.includes(mediaType) ? mediaType : undefined;
-    }
-  } catch {
-    // not JSON: a layer blob
-  }
-  return undefined;
+    return { ...bytes, mediaType };
+  };
+  return { config, manifests: { oci: await manifest('oci'), docker: await manifest('docker') } };
 }

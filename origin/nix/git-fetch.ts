@@ -16,10 +16,10 @@
  *                            collector leaves the sources in use; the `keep` most recently used stay
  */
 
-import { createHash } from 'node:crypto';
 import { access, lstat, lutimes, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { sha256Hex } from '../../shared/digest.ts';
 import { RegistryError } from '../../shared/errors.ts';
 import { runNix } from './run.ts';
 
@@ -60,7 +60,7 @@ export class GitFetcher {
   }
 
   async #fetchAndAdd(url: string, commit: string, signal: AbortSignal): Promise<string> {
-    const repository = join(this.#cacheDir, 'git', `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.git`);
+    const repository = join(this.#cacheDir, 'git', `${(await sha256Hex(url)).slice(0, 32)}.git`);
     await this.#withRepositoryLock(url, () => this.#fetch(repository, url, commit, signal));
     const work = await mkdtemp(join(this.#cacheDir, 'git', 'checkout-'));
     try {

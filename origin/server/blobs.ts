@@ -8,7 +8,7 @@ import { parseDigest } from '../../shared/digest.ts';
 import { parseImageName } from '../../shared/reference.ts';
 import type { Storage } from '../storage/storage.ts';
 import { parseRange } from './range.ts';
-import { IMMUTABLE } from '../../shared/error-response.ts';
+import { CACHE_CONTROL } from '../../shared/http.ts';
 
 /** Serves a blob by digest; 404 BLOB_UNKNOWN when storage has none. */
 export async function serveBlob(c: Context, storage: Storage): Promise<Response> {
@@ -23,7 +23,7 @@ export async function serveBlob(c: Context, storage: Storage): Promise<Response>
     'Docker-Content-Digest': digest,
     'Accept-Ranges': 'bytes',
     ETag: `"${digest}"`,
-    'Cache-Control': IMMUTABLE,
+    'Cache-Control': CACHE_CONTROL.immutable,
     'Content-Length': String(range ? range.end - range.start + 1 : stat.size),
   };
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${stat.size}`;

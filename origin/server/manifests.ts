@@ -3,17 +3,16 @@
 import type { Context } from 'hono';
 import { RegistryError } from '../../shared/errors.ts';
 import { contentKey } from '../../shared/keys.ts';
-import { negotiateManifest } from '../../shared/media-types.ts';
+import { manifestMediaType, negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
-import { IMMUTABLE } from '../../shared/error-response.ts';
-import { manifestMediaType } from '../image/manifest.ts';
-import type { ImageBuilder, ResolvedImage } from '../builder/image-builder.ts';
+import { CACHE_CONTROL } from '../../shared/http.ts';
+import { manifestFor } from '../cache/image-cache.ts';
+import type { ImageResolver, ResolvedImage } from '../builder/resolved-image.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** Manifests are small; anything bigger under a digest is a layer, not a manifest. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
 
 /**
  * Called after a tag resolved to an image (the repository name as requested, the tag, the image),
@@ -21,41 +20,51 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
  */
 export type TagResolvedHook = (name: string, tag: string, image: ResolvedImage) => void;
 
-/** Serves a manifest by tag (building the image when needed) or by digest. */
-export async function serveManifest(c: Context, builder: ImageBuilder, storage: Storage, onTagResolved?: TagResolvedHook): Promise<Response> {
+/** A manifest as it is answered: its bytes, digest and media type. */
+interface ServedManifest {
+  body: Uint8Array;
+  digest: Digest;
+  mediaType: string;
+  cacheControl: string;
+}
+
+/** Serves a manifest by tag (from what the image's record says, building it when needed) or by digest (from storage). */
+export async function serveManifest(c: Context, images: ImageResolver, storage: Storage, onTagResolved?: TagResolvedHook): Promise<Response> {
   const name = parseImageName(c.req.param('name') ?? '');
   const reference = parseReference(c.req.param('reference') ?? '');
-  let digest: Digest;
-  let cacheControl: string;
+  let manifest: ServedManifest;
   if (reference.kind === 'digest') {
-    digest = reference.digest;
-    cacheControl = IMMUTABLE;
+    manifest = await storedManifest(storage, reference.digest);
   } else {
-    const image = await builder.image(name, reference.tag);
+    const image = await images.image(name, reference.tag);
     onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
-    digest = image.record[negotiateManifest(c.req.header('accept'))].digest;
-    cacheControl = image.pinned ? IMMUTABLE : 'no-cache';
+    const document = manifestFor(image.record, negotiateManifest(c.req.header('accept')));
+    manifest = {
+      body: new TextEncoder().encode(document.body),
+      digest: document.digest,
+      mediaType: document.mediaType,
+      cacheControl: image.pinned ? CACHE_CONTROL.immutable : CACHE_CONTROL.revalidate,
+    };
   }
-  const bytes = await readManifest(storage, digest);
-  const mediaType = manifestMediaType(bytes);
-  if (!mediaType) throw new RegistryError('MANIFEST_UNKNOWN', `No manifest with digest ${digest}`);
-  return new Response(c.req.method === 'HEAD' ? null : new Uint8Array(bytes), {
+  return new Response(c.req.method === 'HEAD' ? null : manifest.body, {
     status: 200,
     headers: {
-      'Content-Type': mediaType,
-      'Content-Length': String(bytes.length),
-      'Docker-Content-Digest': digest,
-      ETag: `"${digest}"`,
-      'Cache-Control': cacheControl,
+      'Content-Type': manifest.mediaType,
+      'Content-Length': String(manifest.body.length),
+      'Docker-Content-Digest': manifest.digest,
+      ETag: `"${manifest.digest}"`,
+      'Cache-Control': manifest.cacheControl,
     },
   });
 }
 
-/** The bytes of a stored manifest, or MANIFEST_UNKNOWN. */
-async function readManifest(storage: Storage, digest: Digest): Promise<Buffer> {
+/** A stored manifest by digest, or MANIFEST_UNKNOWN (also for a blob that is not a manifest). */
+async function storedManifest(storage: Storage, digest: Digest): Promise<ServedManifest> {
+  const unknown = new RegistryError('MANIFEST_UNKNOWN', `No manifest with digest ${digest}`);
   const stat = await storage.stat(contentKey(digest));
-  if (!stat || stat.size > MAX_MANIFEST_BYTES) throw new RegistryError('MANIFEST_UNKNOWN', `No manifest with digest ${digest}`);
+  if (!stat || stat.size > MAX_MANIFEST_BYTES) throw unknown;
   const bytes = await storage.readBytes(contentKey(digest));
-  if (!bytes) throw new RegistryError('MANIFEST_UNKNOWN', `No manifest with digest ${digest}`);
-  return bytes;
+  const mediaType = bytes && manifestMediaType(bytes);
+  if (!bytes || !mediaType) throw unknown;
+  return { body: new Uint8Array(bytes), digest, mediaType, cacheControl: CACHE_CONTROL.immutable };
 }

@@ -11,7 +11,7 @@
  */
 
 import type { MiddlewareHandler } from 'hono';
-import { isDigest } from '../../shared/digest.ts';
+import { parseImageName, parseReference } from '../../shared/reference.ts';
 import { RegistryError } from '../../shared/errors.ts';
 import { verifyRequest } from '../../shared/signing.ts';
 import type { NonceSet } from './nonce-set.ts';
@@ -44,7 +44,10 @@ export function pathAndQuery(url: string): string {
  */
 export function requireSignature({ secret, logger, nonces, now = Date.now }: RequireSignatureOptions): MiddlewareHandler {
   return async (c, next) => {
-    if (secret === undefined || isDigest(c.req.param('reference') ?? '')) {
+    // A bad name or reference is answered as such, signed or not: it could never build.
+    parseImageName(c.req.param('name') ?? '');
+    const reference = parseReference(c.req.param('reference') ?? '');
+    if (secret === undefined || reference.kind === 'digest') {
       await next();
       return;
     }

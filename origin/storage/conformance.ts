@@ -10,10 +10,11 @@ import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 
 import type { Storage } from './storage.ts';
+import { StorageError, withStorageErrors, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 /** A fresh, empty storage for one test, and how to dispose of it afterwards. */
 export interface StorageUnderTest {
-  storage: Storage;
+  storage: Storage | StorageBackend;
   cleanup(): Promise<void>;
 }
 
@@ -435,5 +436,57 @@ export function runStorageConformance(backend: string, makeStorage: () => Promis
         await assertObject(storage, 'layers/file', Buffer.from('file'));
       });
     });
+  });
+}
+
+/** Ways to get a backend that fails, one per kind of failure it can produce against its real server. */
+export interface BrokenStorages {
+  /** The store refuses the credentials (or a permission is missing): every write fails "denied". */
+  denied?: () => Promise<StorageUnderTest>;
+  /** The bucket (root) does not exist: every operation fails "not-found". */
+  notFound?: () => Promise<StorageUnderTest>;
+  /** The store cannot be reached: every operation fails "unavailable". */
+  unavailable?: () => Promise<StorageUnderTest>;
+}
+
+/**
+ * Registers, for one backend, that its failures reach callers as StorageErrors of the right kind
+ * (through `withStorageErrors`, as the origin uses every backend): a write always fails with that
+ * kind; a read either fails with it or (where the store still lets reads through, e.g. a
+ * read-only disk) answers as usual, but never fails with anything else.
+ */
+export function runStorageFailureConformance(backend: string, broken: BrokenStorages): void {
+  describe(`storage failure conformance: ${backend}`, () => {
+    for (const kind of ['denied', 'notFound', 'unavailable'] as const) {
+      const make = broken[kind];
+      if (!make) continue;
+      const expected: StorageErrorKind = kind === 'notFound' ? 'not-found' : kind;
+      it(`a store that is ${expected} fails every write, and no read, with any other error than StorageError "${expected}"`, async () => {
+        const sut = await make();
+        const storage = withStorageErrors(sut.storage as StorageBackend);
+        const isExpected = (operation: string) => (error: unknown): boolean => {
+          assert.ok(error instanceof StorageError, `Expected ${operation} to fail with a StorageError, got ${String(error)}`);
+          assert.equal(error.kind, expected, `${operation}: ${error.message}`);
+          assert.equal(error.operation, operation);
+          return true;
+        };
+        try {
+          await assert.rejects(storage.writeBytes('cache/images/broken', Buffer.from('x')), isExpected('writeBytes'));
+          await assert.rejects(storage.writeStream('staging/broken', Readable.from([Buffer.alloc(1024, 1)])), isExpected('writeStream'));
+          for (const [operation, run] of [
+            ['stat', () => storage.stat('layers/broken')],
+            ['readBytes', () => storage.readBytes('layers/broken')],
+            ['read', () => storage.read('layers/broken')],
+          ] as const) {
+            await run().then(
+              (answer) => assert.ok(answer === undefined || expected === 'denied', `${operation} of a missing key on a ${expected} store answered ${String(answer)}`),
+              (error: unknown) => isExpected(operation)(error),
+            );
+          }
+        } finally {
+          await sut.cleanup();
+        }
+      });
+    }
   });
 }

@@ -1,15 +1,21 @@
 /**
- * Creates the configured storage backend. Cloud SDKs are loaded only for the backend in use:
+ * Creates the configured storage backend, behind `withStorageErrors`. Cloud SDKs are loaded only for the backend in use:
  * each costs tens of MB of memory the origin would otherwise carry for nothing.
  */
 
 import { mkdir } from 'node:fs/promises';
 import type { StorageConfig } from '../config.ts';
 import type { Storage } from './storage.ts';
+import { withStorageErrors, type StorageBackend } from './storage-error.ts';
 import { FilesystemStorage } from './filesystem.ts';
 
-/** The storage backend the configuration names, ready to use. */
+/** The storage backend the configuration names, ready to use; its failures are StorageErrors with a kind. */
 export async function createStorage(config: StorageConfig): Promise<Storage> {
+  return withStorageErrors(await createBackend(config));
+}
+
+/** The backend itself. */
+async function createBackend(config: StorageConfig): Promise<StorageBackend> {
   switch (config.backend) {
     case 'filesystem': {
       await mkdir(config.path, { recursive: true });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
-import { runStorageConformance } from './conformance.ts';
+import { execa } from 'execa';
+import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
 import { FilesystemStorage, STALE_TEMP_AGE_MS, TEMP_DIR } from './filesystem.ts';
 import { assertValidKey } from './keys-guard.ts';
 
@@ -15,6 +16,22 @@ runStorageConformance('filesystem', async () => {
     storage: new FilesystemStorage(root),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+});
+
+runStorageFailureConformance('filesystem', {
+  // A read-only file system (root bypasses permission bits, not a read-only mount): EROFS.
+  denied: async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nixedge-fs-readonly-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', root]);
+    return {
+      storage: new FilesystemStorage(root),
+      cleanup: async () => {
+        await execa('umount', [root]);
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  },
+  // (No "not-found": a root that vanished is created again by the next write.)
 });
 
 describe('FilesystemStorage', () => {

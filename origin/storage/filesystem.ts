@@ -13,7 +13,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { assertValidKey } from './keys-guard.ts';
-import type { ByteRange, Storage } from './storage.ts';
+import type { ByteRange } from './storage.ts';
+import type { StorageBackend, StorageErrorKind } from './storage-error.ts';
 
 /** The directory under the root that holds writes in flight; no key may start with it. */
 export const TEMP_DIR = '.tmp';
@@ -34,8 +35,21 @@ function isAbsent(error: unknown): boolean {
   return code !== undefined && ABSENT_CODES.has(code);
 }
 
-export class FilesystemStorage implements Storage {
+export class FilesystemStorage implements StorageBackend {
   readonly name = 'filesystem';
+
+  /** The kind of a failed file system call: permissions, a missing root, or the disk itself. */
+  classify(error: unknown): StorageErrorKind | undefined {
+    let code: unknown;
+    for (let current = error, depth = 0; current instanceof Error && code === undefined && depth < 5; current = current.cause, depth++) {
+      code = (current as NodeJS.ErrnoException).code;
+    }
+    if (typeof code !== 'string') return undefined;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'denied';
+    if (code === 'ENOENT') return 'not-found'; // a missing object is `undefined`: this is the root
+    if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') return 'misconfigured';
+    return 'unavailable'; // EIO, ENOSPC, EMFILE, EBUSY ...: the disk, now
+  }
   /** The absolute root directory. */
   readonly root: string;
   readonly #tempDir: string;
@@ -203,7 +217,9 @@ export class FilesystemStorage implements Storage {
     try {
       await mkdir(this.#tempDir, { recursive: true });
     } catch (error) {
-      throw new Error(`Failed to create the temp directory ${this.#tempDir}`, { cause: error });
+      // A recursive mkdir reports ENOENT for any failure; a plain one says why (EROFS, EACCES, ...).
+      const reason = await mkdir(this.#tempDir).then(() => error, (plain: unknown) => plain);
+      throw new Error(`Failed to create the temp directory ${this.#tempDir}`, { cause: reason });
     }
     const tempPath = join(this.#tempDir, `${process.pid}-${randomUUID()}`);
     let renamed = false;

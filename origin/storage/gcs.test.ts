@@ -14,7 +14,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
 import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../local-stack/gcs-emulator.ts';
-import { runStorageConformance } from './conformance.ts';
+import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { createStorage } from './create-storage.ts';
 import { GcsStorage, type GcsStorageOptions } from './gcs.ts';
 
@@ -52,6 +53,41 @@ function makeGcsStorage(options: Partial<GcsStorageOptions> = {}): GcsStorage {
 async function removeAll(storage: GcsStorage): Promise<void> {
   await storage.bucket.deleteFiles({ prefix: `${storage.prefix ?? ''}/` });
 }
+
+/**
+ * A stand-in for GCS refusing a service account (the emulator checks no credentials): every
+ * request is answered 403 with GCS's JSON error body. Named as such; the rest is the real client.
+ */
+async function refusingGcs(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(403, { 'Content-Type': 'application/json' }).end(
+      JSON.stringify({ error: { code: 403, message: 'nixedge@example.iam.gserviceaccount.com does not have storage.objects.create access', errors: [{ reason: 'forbidden' }] } }),
+    );
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+runStorageFailureConformance('gcs', {
+  denied: async () => {
+    const refusing = await refusingGcs();
+    return { storage: new GcsStorage({ bucket: 'b', apiEndpoint: refusing.endpoint, maxRetries: 0 }), cleanup: refusing.close };
+  },
+  // Nothing listens on the port a server just released.
+  unavailable: async () => {
+    const port = await freePort();
+    return { storage: new GcsStorage({ bucket: 'b', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }), cleanup: async () => undefined };
+  },
+});
 
 runStorageConformance('gcs (firebase emulator)', async () => {
   const storage = makeGcsStorage();
@@ -259,7 +295,6 @@ describe('GcsStorage on the Firebase storage emulator', () => {
       keyFilename: undefined,
       endpoint: gcs().endpoint,
     });
-    assert.ok(storage instanceof GcsStorage);
     assert.equal(storage.name, 'gcs');
     await storage.writeBytes('layers/configured', Buffer.from('configured'));
     assert.equal((await storage.readBytes('layers/configured'))?.toString(), 'configured');

@@ -35,7 +35,7 @@
 import { pipeline as pipelineCallback, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 
 import {
   CRC32C,
@@ -46,7 +46,8 @@ import {
 } from '@google-cloud/storage';
 
 import { assertValidKey } from './keys-guard.ts';
-import type { ByteRange, Storage } from './storage.ts';
+import type { ByteRange } from './storage.ts';
+import { isNetworkFailure, kindOfStatus, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -97,8 +98,24 @@ function isNotFound(error: unknown): boolean {
 /** A failed read that retrying cannot fix. */
 class PermanentError extends Error {}
 
-export class GcsStorage implements Storage {
+/** Whether a failed read may pass on a retry: a connection failure, 408, 429 or a 5xx. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof PermanentError) return false;
+  const status = (error as { code?: unknown }).code;
+  return typeof status !== 'number' || status === 408 || status === 429 || status >= 500;
+}
+
+export class GcsStorage implements StorageBackend {
   readonly name = 'gcs';
+
+  /** The kind of a failed GCS call, from the HTTP status it answered (or the connection failing). */
+  classify(error: unknown): StorageErrorKind | undefined {
+    for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+      const code = (current as { code?: unknown }).code;
+      if (typeof code === 'number' && code >= 400) return kindOfStatus(code);
+    }
+    return isNetworkFailure(error) ? 'unavailable' : undefined;
+  }
   /** The client (exposed for tests and diagnostics). */
   readonly client: GcsClient;
   readonly bucket: Bucket;
@@ -208,50 +225,58 @@ export class GcsStorage implements Storage {
    */
   async #download(name: string, what: string, range?: ByteRange): Promise<Response | undefined> {
     const url = `${this.#apiEndpoint}/storage/v1/b/${encodeURIComponent(this.bucket.name)}/o/${encodeURIComponent(name)}?alt=media`;
-    for (let attempt = 0; ; attempt++) {
-      let headers: Headers;
-      try {
-        headers = new Headers(this.#authenticate ? await this.client.authClient.getRequestHeaders(url) : undefined);
-      } catch (error) {
-        throw new Error(`Failed to read ${what}: no credentials`, { cause: error });
-      }
-      if (range) headers.set('range', `bytes=${range.start}-${range.end}`);
-      let failure: Error & { code?: number };
-      try {
-        const response = await fetch(url, { headers });
-        if (response.status === 404) {
-          await response.body?.cancel();
-          return undefined;
-        }
-        if (response.status === (range ? 206 : 200)) {
-          const encoding = response.headers.get('content-encoding');
-          const length = response.headers.get('content-length');
-          if (encoding && encoding !== 'identity') {
-            await response.body?.cancel();
-            throw new PermanentError(`Expected ${what} to be stored without a Content-Encoding, got ${encoding}`);
-          }
-          if (range && length !== null && Number(length) !== range.end - range.start + 1) {
-            await response.body?.cancel();
-            throw new PermanentError(
-              `Expected ${range.end - range.start + 1} bytes for ${what}, got ${length} (${response.headers.get('content-range') ?? 'no Content-Range'})`,
-            );
-          }
-          return response;
-        }
-        const text = (await response.text()).slice(0, 300);
-        failure = Object.assign(new Error(`HTTP ${response.status} ${response.statusText}: ${text}`), { code: response.status });
-      } catch (error) {
-        if (error instanceof PermanentError) throw error;
-        failure = error instanceof Error ? error : new Error(String(error)); // the connection failed: transient
-      }
-      const status = failure.code;
-      const transient = status === undefined || status === 408 || status === 429 || status >= 500;
-      if (!transient || attempt >= this.#maxRetries) {
-        throw new Error(`Failed to read ${what}${attempt > 0 ? ` after ${attempt + 1} attempts` : ''}`, { cause: failure });
-      }
-      // The client's own backoff: 2^n s + up to 1 s of jitter, at most 64 s.
-      await sleep(Math.min(2 ** attempt * 1000 + Math.random() * 1000, 64_000));
+    let attempts = 0;
+    try {
+      return await pRetry(
+        async () => {
+          attempts += 1;
+          return this.#downloadOnce(url, what, range);
+        },
+        {
+          // The client's own backoff: 2^n s + up to 1 s of jitter, at most 64 s.
+          retries: this.#maxRetries,
+          factor: 2,
+          minTimeout: 1000,
+          maxTimeout: 64_000,
+          randomize: true,
+          shouldRetry: ({ error }) => isTransient(error),
+        },
+      );
+    } catch (error) {
+      if (error instanceof PermanentError) throw error;
+      throw new Error(`Failed to read ${what}${attempts > 1 ? ` after ${attempts} attempts` : ''}`, { cause: error });
     }
+  }
+
+  /** One GET of an object's bytes: the response (200, or 206 for a range), undefined for 404, or a failure. */
+  async #downloadOnce(url: string, what: string, range?: ByteRange): Promise<Response | undefined> {
+    let headers: Headers;
+    try {
+      headers = new Headers(this.#authenticate ? await this.client.authClient.getRequestHeaders(url) : undefined);
+    } catch (error) {
+      throw new PermanentError(`Failed to read ${what}: no credentials`, { cause: error });
+    }
+    if (range) headers.set('range', `bytes=${range.start}-${range.end}`);
+    const response = await fetch(url, { headers });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (response.status !== (range ? 206 : 200)) {
+      const text = (await response.text()).slice(0, 300);
+      throw Object.assign(new Error(`HTTP ${response.status} ${response.statusText}: ${text}`), { code: response.status });
+    }
+    const encoding = response.headers.get('content-encoding');
+    const length = response.headers.get('content-length');
+    if (encoding && encoding !== 'identity') {
+      await response.body?.cancel();
+      throw new PermanentError(`Expected ${what} to be stored without a Content-Encoding, got ${encoding}`);
+    }
+    if (range && length !== null && Number(length) !== range.end - range.start + 1) {
+      await response.body?.cancel();
+      throw new PermanentError(`Expected ${range.end - range.start + 1} bytes for ${what}, got ${length} (${response.headers.get('content-range') ?? 'no Content-Range'})`);
+    }
+    return response;
   }
 
   async readBytes(key: string): Promise<Buffer | undefined> {

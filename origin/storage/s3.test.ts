@@ -19,9 +19,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { localR2S3, startWranglerDev, type LocalR2S3, type WranglerDev } from '../../local-stack/wrangler-dev.ts';
+import { freePort, localR2S3, startWranglerDev, type LocalR2S3, type WranglerDev } from '../../local-stack/wrangler-dev.ts';
 import { R2_ONLY } from '../../test/support/r2-only.ts';
-import { runStorageConformance } from './conformance.ts';
+import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { StorageError, withStorageErrors } from './storage-error.ts';
 import { S3Storage, type S3StorageOptions } from './s3.ts';
 
 const MiB = 1024 * 1024;
@@ -66,6 +67,24 @@ runStorageConformance('s3 (wrangler local R2)', async () => {
   const storage = makeS3Storage();
   // The persist directory (the whole bucket) is removed in `after`.
   return { storage, cleanup: async () => storage.destroy() };
+});
+
+runStorageFailureConformance('s3 (wrangler local R2)', {
+  // Local R2 verifies SigV4 as R2 does: a wrong secret is refused (403 SignatureDoesNotMatch).
+  denied: async () => {
+    const storage = makeS3Storage({ secretAccessKey: 'not-the-secret', maxAttempts: 1 });
+    return { storage, cleanup: async () => storage.destroy() };
+  },
+  notFound: async () => {
+    const storage = makeS3Storage({ bucket: 'no-such-bucket', maxAttempts: 1 });
+    return { storage, cleanup: async () => storage.destroy() };
+  },
+  // Nothing listens on the port a server just released.
+  unavailable: async () => {
+    const port = await freePort();
+    const storage = makeS3Storage({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
+    return { storage, cleanup: async () => storage.destroy() };
+  },
 });
 
 /** Deterministic bytes, quick to make in bulk. */
@@ -231,20 +250,24 @@ describe('S3Storage on wrangler local R2', () => {
     const wrongSecret = makeS3Storage({ prefix: good.prefix, secretAccessKey: 'not-the-secret', maxAttempts: 1 });
     const wrongKeyId = makeS3Storage({ prefix: good.prefix, accessKeyId: 'not-the-key-id', maxAttempts: 1 });
     try {
-      for (const storage of [wrongSecret, wrongKeyId]) {
-        await assert.rejects(storage.stat('layers/secret'), (error: Error) => {
-          const cause = error.cause as { $metadata?: { httpStatusCode?: number } } | undefined;
-          assert.ok([401, 403].includes(cause?.$metadata?.httpStatusCode ?? 0), `Expected 401/403, got ${String(error.cause)}`);
+      for (const backend of [wrongSecret, wrongKeyId]) {
+        const storage = withStorageErrors(backend);
+        const denied = (operation: string) => (error: unknown): boolean => {
+          assert.ok(error instanceof StorageError, `${operation}: ${String(error)}`);
+          assert.equal(error.kind, 'denied', `${operation}: ${error.message}`);
           return true;
-        });
-        await assert.rejects(storage.readBytes('layers/secret'));
-        await assert.rejects(storage.writeBytes('layers/secret', Buffer.from('overwritten')));
-        await assert.rejects(storage.writeStream('layers/other', chunked(bytes(5, 1000))));
-        await assert.rejects(storage.delete('layers/secret'));
+        };
+        await assert.rejects(storage.stat('layers/secret'), denied('stat'));
+        await assert.rejects(storage.readBytes('layers/secret'), denied('readBytes'));
+        await assert.rejects(storage.writeBytes('layers/secret', Buffer.from('overwritten')), denied('writeBytes'));
+        await assert.rejects(storage.writeStream('layers/other', chunked(bytes(5, 1000))), denied('writeStream'));
+        await assert.rejects(storage.delete('layers/secret'), denied('delete'));
       }
-      assert.equal((await good.readBytes('layers/secret'))?.toString(), 'x');
+      assert.equal((await good.readBytes('layers/secret'))?.toString(), 'x', 'nothing was overwritten');
       const unsigned = await fetch(`${local().endpoint}/${local().bucket}/${good.objectKey('layers/secret')}`);
-      assert.ok(unsigned.status >= 400, `Expected an unsigned request to fail, got ${unsigned.status}`);
+      // R2's answer to a request without a signature: 400 InvalidArgument "Authorization".
+      assert.equal(unsigned.status, 400, 'an unsigned request is refused');
+      assert.match(await unsigned.text(), /<Code>InvalidArgument<\/Code><Message>Authorization<\/Message>/);
     } finally {
       good.destroy();
       wrongSecret.destroy();
@@ -301,11 +324,14 @@ describe('S3Storage on wrangler local R2', () => {
 
   it('a missing bucket is an error for GETs, not a missing object', async () => {
     // (HEAD answers a bare 404 either way, so stat cannot tell a missing bucket from a missing key.)
-    const storage = makeS3Storage({ bucket: 'no-such-bucket', maxAttempts: 1 });
+    const backend = makeS3Storage({ bucket: 'no-such-bucket', maxAttempts: 1 });
+    const storage = withStorageErrors(backend);
+    const notFound = (error: unknown): boolean => error instanceof StorageError && error.kind === 'not-found' && /Failed to read/.test(error.message);
     try {
-      await assert.rejects(storage.readBytes('layers/x'), /Failed to read/);
-      await assert.rejects(storage.read('layers/x'), /Failed to read/);
+      await assert.rejects(storage.readBytes('layers/x'), notFound);
+      await assert.rejects(storage.read('layers/x'), notFound);
     } finally {
+      const storage = backend;
       storage.destroy();
     }
   });

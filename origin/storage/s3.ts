@@ -40,7 +40,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { assertValidKey } from './keys-guard.ts';
-import type { ByteRange, Storage } from './storage.ts';
+import type { ByteRange } from './storage.ts';
+import { isNetworkFailure, kindOfStatus, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -103,6 +104,11 @@ function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
+/** S3 error codes saying the credentials are refused or lack a permission. */
+const DENIED_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'AllAccessDisabled']);
+/** S3 error codes saying the configuration itself is wrong (region, bucket name, endpoint). */
+const MISCONFIGURED_CODES = new Set(['InvalidBucketName', 'PermanentRedirect', 'AuthorizationHeaderMalformed', 'InvalidRegion', 'IllegalLocationConstraintException']);
+
 /** Whether `error` means "no object at this key" (and not, say, a missing bucket). */
 function isNoSuchKey(error: unknown): boolean {
   const name = errorName(error);
@@ -121,8 +127,22 @@ function encodeCopySource(bucket: string, key: string): string {
   return `${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-export class S3Storage implements Storage {
+export class S3Storage implements StorageBackend {
   readonly name = 's3';
+
+  /** The kind of a failed S3 call, from the error code S3 answered (or the connection failing), wherever it is in the cause chain. */
+  classify(error: unknown): StorageErrorKind | undefined {
+    if (isNetworkFailure(error)) return 'unavailable';
+    for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+      const name = errorName(current);
+      if (name === 'NoSuchBucket') return 'not-found';
+      if (name !== undefined && DENIED_CODES.has(name)) return 'denied';
+      if (name !== undefined && MISCONFIGURED_CODES.has(name)) return 'misconfigured';
+      const status = httpStatus(current);
+      if (status !== undefined) return kindOfStatus(status);
+    }
+    return undefined;
+  }
   /** The SDK client (exposed for tests and diagnostics, e.g. to add middleware). */
   readonly client: S3Client;
   readonly bucket: string;
