@@ -50,7 +50,7 @@ export interface OriginConfig {
   maxConcurrentBuilds: number;
   maxQueuedBuilds: number;
   logLevel: string;
-  /** The edge in front of this origin (design.md "Edge <-> origin"). */
+  /** The edge in front of this origin: signed requests from it, write-backs to it (shared/signing.ts, shared/protocol.ts). */
   edge: {
     /** HMAC secret shared with the edge; when set, manifest requests by tag must be signed. */
     sharedSecret?: string;

@@ -11,8 +11,6 @@ export const MediaType = {
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
 
-export type ManifestMediaType = typeof MediaType.ociManifest | typeof MediaType.dockerManifest;
-
 /** Every media type a manifest may declare: image manifests and lists of them, OCI and Docker. */
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest, MediaType.ociIndex, MediaType.dockerManifestList];
 

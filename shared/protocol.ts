@@ -23,7 +23,6 @@ const digest = z
 
 /** A blob or manifest by digest, with its size in bytes. */
 export const descriptorSchema = z.object({ digest, size: z.number().int().nonnegative() });
-export type Descriptor = z.infer<typeof descriptorSchema>;
 
 /** A manifest with its exact bytes (UTF-8 JSON) and the media type it declares. */
 export const manifestDocumentSchema = z.object({
@@ -35,7 +34,6 @@ export type ManifestDocument = z.infer<typeof manifestDocumentSchema>;
 
 /** Both flavours of an image's manifest. */
 export const imageManifestsSchema = z.object({ oci: descriptorSchema, docker: descriptorSchema });
-export type ImageManifests = z.infer<typeof imageManifestsSchema>;
 
 export const writeBackSchema = z.object({
   /** The tag pointer: which manifests `/v2/<name>/manifests/<tag>` resolves to. */

@@ -4,11 +4,9 @@ import { RegistryError, type ErrorCode } from './errors.ts';
 import {
   attributePath,
   limits,
-  META_PACKAGES,
   parseImageName,
   parseReference,
   revisionSelector,
-  SHELL_PACKAGES,
 } from './reference.ts';
 
 /** Asserts that `fn` throws a RegistryError with `code` whose message matches every pattern. */
@@ -48,18 +46,6 @@ function shuffle<T>(items: readonly T[], next: () => number): T[] {
   }
   return out;
 }
-
-describe('constants', () => {
-  it('exports the meta-packages, shell packages and limits', () => {
-    assert.deepEqual([...META_PACKAGES], ['arm64', 'shell']);
-    assert.deepEqual([...SHELL_PACKAGES], ['bashinteractive', 'coreutils', 'moreutils', 'nano']);
-    assert.equal(limits.maxNameLength, 255);
-    assert.equal(limits.maxComponents, 64);
-    assert.equal(limits.maxAttributeDepth, 8);
-    assert.equal(limits.maxTagLength, 128);
-    assert.ok(Object.isFrozen(limits) && Object.isFrozen(META_PACKAGES) && Object.isFrozen(SHELL_PACKAGES));
-  });
-});
 
 describe('parseImageName: valid names', () => {
   const cases: [name: string, packages: string[], system?: string, shell?: boolean][] = [

@@ -72,6 +72,12 @@ export const limits = Object.freeze({
 
 /** Components that are not packages but options of the image. */
 export const META_PACKAGES = Object.freeze(['arm64', 'shell'] as const);
+export type MetaPackage = (typeof META_PACKAGES)[number];
+
+/** Whether a component is a meta-package rather than a package. */
+function isMetaPackage(component: string): component is MetaPackage {
+  return (META_PACKAGES as readonly string[]).includes(component);
+}
 
 /** The packages the `shell` meta-package stands for (resolved case-insensitively). */
 export const SHELL_PACKAGES = Object.freeze(['bashinteractive', 'coreutils', 'moreutils', 'nano'] as const);
@@ -194,18 +200,17 @@ export function parseImageName(name: string): ImageName {
     if (problem !== undefined) throw nameError(problem, { component: index + 1 });
   });
 
-  let shell = false;
-  let arm64 = false;
+  const metas = new Set<MetaPackage>();
   const packages = new Set<string>();
   for (const component of components) {
-    if (component === 'shell') shell = true;
-    else if (component === 'arm64') arm64 = true;
+    if (isMetaPackage(component)) metas.add(component);
     else packages.add(component);
   }
+  const shell = metas.has('shell');
   if (shell) for (const pkg of SHELL_PACKAGES) packages.add(pkg);
   // Default sort compares UTF-16 code units: locale-independent, the same on every machine.
   const sorted = [...packages].sort();
-  const system: NixSystem = arm64 ? 'aarch64-linux' : DEFAULT_SYSTEM;
+  const system: NixSystem = metas.has('arm64') ? 'aarch64-linux' : DEFAULT_SYSTEM;
   const canonical = ['nixedge-image/v1', `system=${system}`, `shell=${shell}`, ...sorted].join('\n');
   return { packages: sorted, system, shell, canonical };
 }

@@ -36,10 +36,16 @@ async function hmacKey(secret: string) {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
-/** The exact string that is signed; every field on its own line, so none can blur into another. */
+/**
+ * The exact string that is signed; every field on its own line, so none can blur into another.
+ * Both tiers must build it identically: shared/signing.test.ts pins it with fixed vectors.
+ */
+export async function canonicalString(parts: SignedParts, timestamp: string, nonce: string): Promise<string> {
+  return ['nixedge-hmac-v1', parts.method.toUpperCase(), parts.pathAndQuery, timestamp, nonce, await sha256Hex(parts.body)].join('\n');
+}
+
 async function canonical(parts: SignedParts, timestamp: string, nonce: string): Promise<Uint8Array<ArrayBuffer>> {
-  const text = ['nixedge-hmac-v1', parts.method.toUpperCase(), parts.pathAndQuery, timestamp, nonce, await sha256Hex(parts.body)].join('\n');
-  return new Uint8Array(encoder.encode(text));
+  return new Uint8Array(encoder.encode(await canonicalString(parts, timestamp, nonce)));
 }
 
 /** The headers that sign a request. */

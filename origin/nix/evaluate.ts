@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { closest, distance } from 'fastest-levenshtein';
+import { attributePath } from '../../shared/reference.ts';
 import { runNix } from './run.ts';
 import type { NixSourceArgument } from './source.ts';
 
@@ -62,7 +63,7 @@ export async function evaluatePackages(options: EvaluateOptions): Promise<Evalua
   const request = JSON.stringify({
     source: options.source,
     system: options.system,
-    packages: options.packages.map((p) => p.split('.')),
+    packages: options.packages.map(attributePath),
   });
   const stdout = await runNix(
     'nix-instantiate',

@@ -27,7 +27,7 @@ export interface RequireSignatureOptions {
   now?: () => number;
 }
 
-export const UNSIGNED_MESSAGE = 'This origin only answers signed requests from its edge; pull through the edge';
+const UNSIGNED_MESSAGE = 'This origin only answers signed requests from its edge; pull through the edge';
 
 /** The path and query of a request URL exactly as it arrived (no normalisation). */
 export function pathAndQuery(url: string): string {

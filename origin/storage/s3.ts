@@ -76,9 +76,9 @@ export interface S3StorageOptions {
   secretAccessKey: string;
   /** Path-style URLs (`<endpoint>/<bucket>/<key>`): needed for R2 and most S3-compatible stores. */
   forcePathStyle: boolean;
-  /** Bytes per part of a streamed upload (>= 5 MiB); default 16 MiB. */
+  /** Bytes per part of a streamed upload (>= 5 MiB); default DEFAULT_PART_SIZE (8 MiB). */
   partSize?: number;
-  /** Parts of one streamed upload in flight at once; default 4. */
+  /** Parts of one streamed upload in flight at once; default DEFAULT_QUEUE_SIZE (3). */
   queueSize?: number;
   /** A key prefix (a valid key itself, e.g. `nixedge` or `tenants/a`) prepended as `<prefix>/<key>`. */
   prefix?: string;
