@@ -10,6 +10,7 @@ import pMap from 'p-map';
 import { RegistryError } from '../../shared/errors.ts';
 import { revisionSelector, type ImageName } from '../../shared/reference.ts';
 import type { Storage } from '../storage/storage.ts';
+import { StorageError } from '../storage/storage-error.ts';
 import type { Logger } from '../log.ts';
 import { timed } from '../log.ts';
 import { resolveRevision, type NixSourceArgument, type PackageSource, type ResolvedRevision } from '../nix/source.ts';
@@ -215,8 +216,9 @@ async function anyHas(storePaths: readonly string[], relative: string): Promise<
 }
 
 /** Turns a build failure into the error the client sees; the details go to the log only. */
-function toRegistryError(error: unknown, timeoutSeconds: number, logger: Logger): RegistryError {
-  if (error instanceof RegistryError) return error;
+function toRegistryError(error: unknown, timeoutSeconds: number, logger: Logger): RegistryError | StorageError {
+  // Registry errors are the client's answer already; storage failures are answered by kind in one place.
+  if (error instanceof RegistryError || error instanceof StorageError) return error;
   if (error instanceof NixError) {
     logger.error({ command: error.command, exitCode: error.exitCode, stderr: error.stderr.slice(-8000) }, 'nix failed');
     if (error.timedOut) return new RegistryError('UNKNOWN', `The build took longer than NIX_TIMEOUT (${timeoutSeconds} s)`, { cause: error });

@@ -31,17 +31,27 @@ async function listKeys(storage: S3Storage): Promise<string[]> {
   return keys;
 }
 
+/** What the invariant check looked at: at least this much must have been seen for it to mean anything. */
+interface Checked {
+  blobs: number;
+  manifests: number;
+  imageEntries: number;
+}
+
 /**
  * The storage invariants: every content-addressed object holds what its name says, every manifest
- * names only blobs that exist, every image cache entry names only manifests that exist.
+ * names only blobs that exist, every image cache entry names only manifests that exist. Returns
+ * what it checked, and fails when it checked less than `atLeast` (an empty bucket proves nothing).
  */
-async function assertNothingHalfWritten(storage: S3Storage): Promise<void> {
+async function assertNothingHalfWritten(storage: S3Storage, atLeast: Partial<Checked>): Promise<Checked> {
   const keys = new Set(await listKeys(storage));
+  const checked: Checked = { blobs: 0, manifests: 0, imageEntries: 0 };
   for (const key of keys) {
     if (!key.startsWith('layers/')) continue;
     const bytes = await storage.readBytes(key);
     assert.ok(bytes, key);
     assert.equal(createHash('sha256').update(bytes).digest('hex'), key.slice('layers/'.length), `${key} holds what its name says`);
+    checked.blobs += 1;
     let parsed: { mediaType?: string; config?: { digest: string }; layers?: { digest: string }[] } | undefined;
     try {
       parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
@@ -49,17 +59,40 @@ async function assertNothingHalfWritten(storage: S3Storage): Promise<void> {
       continue; // a layer
     }
     if (parsed?.layers === undefined || parsed.config === undefined) continue;
+    checked.manifests += 1;
     for (const named of [parsed.config, ...parsed.layers]) {
       assert.ok(keys.has(`layers/${named.digest.slice(7)}`), `manifest ${key} names ${named.digest}, which exists`);
     }
   }
   for (const key of keys) {
     if (!key.startsWith('cache/images/')) continue;
-    const entry = JSON.parse((await storage.readBytes(key))!.toString('utf8')) as { oci: { digest: string }; docker: { digest: string } };
-    for (const manifest of [entry.oci, entry.docker]) {
+    const entry = JSON.parse((await storage.readBytes(key))!.toString('utf8')) as { documents: { digest: string }[] };
+    assert.ok(entry.documents.length > 0, `image cache entry ${key} names manifests`);
+    for (const manifest of entry.documents) {
       assert.ok(keys.has(`layers/${manifest.digest.slice(7)}`), `image cache entry ${key} names an existing manifest`);
     }
+    checked.imageEntries += 1;
   }
+  for (const [what, minimum] of Object.entries(atLeast) as [keyof Checked, number][]) {
+    assert.ok(checked[what] >= minimum, `Expected the check to see at least ${minimum} ${what}, it saw ${checked[what]}`);
+  }
+  return checked;
+}
+
+/** The layers the layer cache knows (their blobs' keys): only these are never built again. */
+async function cachedLayerKeys(storage: S3Storage): Promise<Set<string>> {
+  const cached = new Set<string>();
+  for (const key of await listKeys(storage)) {
+    if (!key.startsWith('cache/layers/')) continue;
+    const entry = JSON.parse((await storage.readBytes(key))!.toString('utf8')) as { digest: string };
+    cached.add(`layers/${entry.digest.slice('sha256:'.length)}`);
+  }
+  return cached;
+}
+
+/** The layers of a manifest, as storage keys. */
+function manifestLayerKeys(manifest: { layers: { digest: string }[] }): string[] {
+  return manifest.layers.map((layer) => `layers/${layer.digest.slice('sha256:'.length)}`);
 }
 
 describe('storage faults between the origin and R2', () => {
@@ -119,50 +152,62 @@ describe('storage faults between the origin and R2', () => {
     } finally {
       proxy.set({ kind: 'pass' });
     }
-    await assertNothingHalfWritten(direct);
+    // shell/hello was built and cached through this storage: its blobs, manifests and entry are checked.
+    await assertNothingHalfWritten(direct, { blobs: 3, manifests: 2, imageEntries: 1 });
   });
 
-  it('leaves nothing half-written when connections are cut mid-upload, and the retry reuses completed layers', async () => {
+  it('leaves nothing half-written when connections are cut mid-upload, and the retry reuses the layers that attempt completed', async () => {
+    const before = await cachedLayerKeys(direct); // a baseline: what earlier tests stored does not count
     proxy.set({ kind: 'cut-after', bytes: 1024 * 1024 });
     const failed = await fetch(`${local.edge.url}/v2/python3/manifests/latest`);
     assert.equal(failed.status, 503, 'the big layer could not be stored');
     assert.ok(proxy.cuts > 0, 'connections were cut');
-    const completedBefore = origin.steps('layer').filter((line) => line.msg === 'layer done').length;
-    await assertNothingHalfWritten(direct);
+    await assertNothingHalfWritten(direct, { blobs: 1 });
+    const stored = await cachedLayerKeys(direct);
+    const caused = [...stored].filter((key) => !before.has(key));
+    assert.ok(caused.length > 0, 'the failed attempt completed some layers of its own');
 
     proxy.set({ kind: 'pass' });
-    const layersBefore = origin.steps('layer').length;
+    const layerStepsBefore = origin.steps('layer').length;
     const retried = await fetch(`${local.edge.url}/v2/python3/manifests/latest`);
     assert.equal(retried.status, 200);
-    const manifest = (await retried.json()) as { layers: unknown[] };
-    const rebuilt = origin.steps('layer').length - layersBefore;
-    assert.ok(rebuilt < manifest.layers.length - 1, `the retry built ${rebuilt} of ${manifest.layers.length - 1} store-path layers`);
-    assert.ok(completedBefore >= 0);
-    await assertNothingHalfWritten(direct);
+    const manifest = (await retried.json()) as { layers: { digest: string }[] };
+    const storePathLayers = manifestLayerKeys(manifest).slice(0, -1); // the last one is the customisation layer
+    const rebuilt = origin.steps('layer').length - layerStepsBefore;
+    assert.equal(rebuilt, storePathLayers.filter((key) => !stored.has(key)).length, 'the retry built exactly the layers not completed yet');
+    assert.ok(storePathLayers.some((key) => caused.includes(key)), 'and reused layers the failed attempt had stored');
+    await assertNothingHalfWritten(direct, { manifests: 2, imageEntries: 1 });
   });
 
   it('resumes a build after the origin crashed mid-upload, rebuilding only what was not stored', async () => {
+    const before = await cachedLayerKeys(direct); // a baseline: what earlier tests stored does not count
     proxy.set({ kind: 'delay', ms: 400 }); // small layers finish, the 12 MB one crawls
     const pending = fetch(`${local.edge.url}/v2/python3packages.numpy/manifests/latest`).catch(() => undefined);
+    // Kill the origin once this build has completed a layer (its layer cache entry is written).
     const deadline = Date.now() + 60_000;
-    while (!origin.steps('layer').some((line) => line.msg === 'layer done' && Number(line['narSize']) < 10_000_000)) {
-      assert.ok(Date.now() < deadline, 'some small layer completed');
+    while ([...(await cachedLayerKeys(direct))].every((key) => before.has(key))) {
+      assert.ok(Date.now() < deadline, 'some layer of this build completed');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await origin.stop('SIGKILL');
     await pending;
-    await assertNothingHalfWritten(direct);
+    await assertNothingHalfWritten(direct, { blobs: 1 });
+    const stored = await cachedLayerKeys(direct);
+    const caused = [...stored].filter((key) => !before.has(key));
+    assert.ok(caused.length > 0, 'the crashed build completed some layers of its own');
 
     proxy.set({ kind: 'pass' });
     origin = await startOrigin(originEnv);
     const response = await fetch(`${local.edge.url}/v2/python3packages.numpy/manifests/latest`);
     assert.equal(response.status, 200);
-    const manifest = (await response.json()) as { layers: unknown[] };
-    assert.ok(origin.steps('layer').length < manifest.layers.length - 1, 'layers stored before the crash were reused');
+    const manifest = (await response.json()) as { layers: { digest: string }[] };
+    const storePathLayers = manifestLayerKeys(manifest).slice(0, -1);
+    assert.equal(origin.steps('layer').length, storePathLayers.filter((key) => !stored.has(key)).length, 'the restart built exactly the layers not completed yet');
+    assert.ok(storePathLayers.some((key) => caused.includes(key)), 'and reused layers stored before the crash');
     const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'python3packages.numpy:latest', join(work.path, 'after-crash'));
     const storePaths = await readdir(join(rootfs, 'nix/store'));
     assert.ok(storePaths.some((name) => name.endsWith('-python3-3.11.7') || name.includes('-python3-')), 'the image holds python3');
     assert.ok(storePaths.some((name) => name.includes('numpy')), 'and numpy');
-    await assertNothingHalfWritten(direct);
+    await assertNothingHalfWritten(direct, { manifests: 4, imageEntries: 2 });
   });
 });
