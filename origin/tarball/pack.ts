@@ -10,9 +10,10 @@
  */
 
 import { Readable } from 'node:stream';
-import { close, constants as fsConstants, fstat, open, read } from 'node:fs';
-import type { Stats } from 'node:fs';
 import type { TarEntry } from './entry.ts';
+import { Signal } from './signal.ts';
+import { closeAsync, fstatAsync, openSource, readAsync } from './source-file.ts';
+import type { SourceFile } from './source-file.ts';
 import { END_OF_TAR, encodeHeaders, padding } from './tar-header.ts';
 
 /** Output chunk size; also how much of a large file is read at once. */
@@ -25,10 +26,6 @@ const SMALL_FILE_LIMIT = 256 * 1024;
 const READ_AHEAD_FILES = 64;
 /** The ring buffer small files are read ahead into (allocated once per stream, reused). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
-
-type SourceFile = Extract<TarEntry, { source: string }>;
-
 /**
  * packTar's stream has a function under this key: a consumer done with a chunk of it (holding no
  * reference, nor views of it) may hand it back to be filled again, which keeps the chunks a layer
@@ -390,57 +387,6 @@ function checkPath(path: string): void {
   const parts = path.split('/');
   if (path === '' || parts.some((part) => part === '' || part === '.' || part === '..') || path.includes('\0')) {
     throw new Error(`Invalid tar entry path: ${JSON.stringify(path)}`);
-  }
-}
-
-// --- Small promise wrappers over the callback fs API (cheaper per call than FileHandle).
-
-async function openSource(entry: SourceFile): Promise<number> {
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      open(entry.source, OPEN_FLAGS, (error, fd) => (error ? reject(error) : resolve(fd)));
-    });
-  } catch (error) {
-    throw new Error(`Cannot open ${entry.source} (for ${entry.path})`, { cause: error });
-  }
-}
-
-async function readAsync(fd: number, buffer: Buffer, offset: number, length: number, position: number, entry: SourceFile): Promise<number> {
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
-    });
-  } catch (error) {
-    throw new Error(`Cannot read ${entry.source} (for ${entry.path})`, { cause: error });
-  }
-}
-
-function fstatAsync(fd: number): Promise<Stats> {
-  return new Promise<Stats>((resolve, reject) => {
-    fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats)));
-  });
-}
-
-function closeAsync(fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    close(fd, (error) => (error ? reject(error) : resolve()));
-  });
-}
-
-/** A wake-up for one waiter at a time: `wait` resolves at the next `notify`. */
-class Signal {
-  #resolve: (() => void) | undefined;
-
-  wait(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#resolve = resolve;
-    });
-  }
-
-  notify(): void {
-    const resolve = this.#resolve;
-    this.#resolve = undefined;
-    resolve?.();
   }
 }
 
