@@ -10,15 +10,14 @@
  */
 
 import { Readable } from 'node:stream';
+import { CHUNK_SIZE, ChunkWriter } from './chunk-writer.ts';
 import type { TarEntry } from './entry.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { Signal } from './signal.ts';
 import { closeAsync, fstatAsync, openSource, readAsync } from './source-file.ts';
 import type { SourceFile } from './source-file.ts';
-import { END_OF_TAR, encodeHeaders, padding } from './tar-header.ts';
+import { END_OF_TAR } from './tar-header.ts';
 
-/** Output chunk size; also how much of a large file is read at once. */
-const CHUNK_SIZE = 256 * 1024;
 /** Output buffered before the producer waits: one chunk, and one being filled. */
 const OUTPUT_HIGH_WATER_MARK = CHUNK_SIZE;
 /**
@@ -30,8 +29,6 @@ export const recycleChunk: unique symbol = Symbol('nixedge.tarball.recycleChunk'
 export interface RecyclingStream {
   [recycleChunk]?: (chunk: Buffer) => void;
 }
-/** Chunks kept for reuse per stream: more than are ever in flight through compressLayer. */
-const CHUNK_POOL_SIZE = 8;
 
 /**
  * A tar stream of `entries`, in their order, byte-identical for identical entries and content:
@@ -146,76 +143,6 @@ async function streamFile(
 /** The 1-byte read past a streamed file's end that proves it did not grow (its content is never used). */
 const probeBuffer = Buffer.alloc(1);
 
-/** Assembles the tar into CHUNK_SIZE chunks and pushes each full one to the output. */
-class ChunkWriter {
-  readonly #output: Readable;
-  readonly #pool: Buffer[] = [];
-  /** Chunks pushed and not yet handed back: only these are taken back. */
-  readonly #issued = new WeakSet<Buffer>();
-  #chunk: Buffer;
-  #position = 0;
-
-  constructor(output: Readable) {
-    this.#output = output;
-    this.#chunk = this.#newChunk();
-  }
-
-  /** Takes back a chunk this writer pushed, once its consumer is done with it. */
-  recycle(chunk: Buffer): void {
-    if (!this.#issued.delete(chunk) || this.#pool.length >= CHUNK_POOL_SIZE) return;
-    this.#pool.push(chunk);
-  }
-
-  #newChunk(): Buffer {
-    const chunk = this.#pool.pop() ?? Buffer.allocUnsafe(CHUNK_SIZE);
-    this.#issued.add(chunk);
-    return chunk;
-  }
-
-  /** Copies `bytes` in. */
-  write(bytes: Uint8Array): void {
-    let from = 0;
-    while (from < bytes.byteLength) {
-      const length = Math.min(bytes.byteLength - from, CHUNK_SIZE - this.#position);
-      this.#chunk.set(bytes.subarray(from, from + length), this.#position);
-      from += length;
-      this.advance(length);
-    }
-  }
-
-  /** Zeros up to the next 512-byte boundary after `size` bytes of content. */
-  pad(size: number): void {
-    const zeros = padding(size);
-    if (zeros.byteLength !== 0) this.write(zeros);
-  }
-
-  /** The header block(s) of `entry` with content of `size` bytes. */
-  header(entry: TarEntry, size: number): void {
-    encodeHeaders(entry, size, (bytes) => this.write(bytes));
-  }
-
-  /** Where the next bytes go, for reading straight into the chunk; then call `advance`. */
-  space(): { buffer: Buffer; offset: number; room: number } {
-    return { buffer: this.#chunk, offset: this.#position, room: CHUNK_SIZE - this.#position };
-  }
-
-  /** Marks `length` more bytes written; true if that completed (and pushed) a chunk. */
-  advance(length: number): boolean {
-    this.#position += length;
-    if (this.#position < CHUNK_SIZE) return false;
-    this.#output.push(this.#chunk);
-    this.#chunk = this.#newChunk();
-    this.#position = 0;
-    return true;
-  }
-
-  /** Pushes what is left (the end of the tar). */
-  flush(): void {
-    if (this.#position > 0) this.#output.push(this.#chunk.subarray(0, this.#position));
-    this.#position = 0;
-  }
-}
-
 /** Refuses paths that would extract outside the image root or be read differently by tar. */
 function checkPath(path: string): void {
   const parts = path.split('/');
@@ -223,4 +150,3 @@ function checkPath(path: string): void {
     throw new Error(`Invalid tar entry path: ${JSON.stringify(path)}`);
   }
 }
-function ignore(): void {}
