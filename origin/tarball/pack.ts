@@ -14,7 +14,7 @@ import { CHUNK_SIZE, ChunkWriter } from './chunk-writer.ts';
 import type { TarEntry } from './entry.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { Signal } from './signal.ts';
-import { closeAsync, fstatAsync, openSource, readAsync } from './source-file.ts';
+import { checkListedSize, closeAsync, grewError, openSource, readAsync, shrankError } from './source-file.ts';
 import type { SourceFile } from './source-file.ts';
 import { END_OF_TAR } from './tar-header.ts';
 
@@ -112,19 +112,13 @@ async function streamFile(
 ): Promise<void> {
   const fd = await openSource(entry);
   try {
-    const stats = await fstatAsync(fd);
-    if (!stats.isFile()) throw new Error(`${entry.source} is no longer a regular file`);
-    if (stats.size !== entry.size) {
-      throw new Error(`${entry.source} changed size: listed with ${entry.size} bytes, now ${stats.size}`);
-    }
+    await checkListedSize(fd, entry);
     chunks.header(entry, entry.size);
     let position = 0;
     while (position < entry.size) {
       const { buffer, offset, room } = chunks.space();
       const bytesRead = await readAsync(fd, buffer, offset, Math.min(room, entry.size - position), position, entry);
-      if (bytesRead === 0) {
-        throw new Error(`${entry.source} shrank while being read: listed with ${entry.size} bytes, ended at ${position}`);
-      }
+      if (bytesRead === 0) throw shrankError(entry, position);
       position += bytesRead;
       if (chunks.advance(bytesRead)) {
         await hasRoom();
@@ -132,7 +126,7 @@ async function streamFile(
       }
     }
     if ((await readAsync(fd, probeBuffer, 0, 1, position, entry)) !== 0) {
-      throw new Error(`${entry.source} grew while being read: listed with ${entry.size} bytes`);
+      throw grewError(entry);
     }
     chunks.pad(entry.size);
   } finally {

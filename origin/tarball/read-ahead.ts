@@ -7,7 +7,7 @@
 
 import type { TarEntry } from './entry.ts';
 import { Signal } from './signal.ts';
-import { closeAsync, fstatAsync, openSource, readAsync } from './source-file.ts';
+import { checkListedSize, closeAsync, grewError, openSource, readAsync, shrankError } from './source-file.ts';
 import type { SourceFile } from './source-file.ts';
 
 /** Files below this size are read whole, ahead of time; larger ones are streamed when their turn comes. */
@@ -122,14 +122,8 @@ async function readSmallFile(entry: SourceFile, buffer: Buffer, offset: number):
       if (bytesRead === 0 || position >= entry.size) break;
     }
     if (position !== entry.size) {
-      const stats = await fstatAsync(fd);
-      if (!stats.isFile()) throw new Error(`${entry.source} is no longer a regular file`);
-      if (stats.size !== entry.size) {
-        throw new Error(`${entry.source} changed size: listed with ${entry.size} bytes, now ${stats.size}`);
-      }
-      throw position < entry.size
-        ? new Error(`${entry.source} shrank while being read: listed with ${entry.size} bytes, ended at ${position}`)
-        : new Error(`${entry.source} grew while being read: listed with ${entry.size} bytes`);
+      await checkListedSize(fd, entry);
+      throw position < entry.size ? shrankError(entry, position) : grewError(entry);
     }
   } finally {
     await closeAsync(fd);

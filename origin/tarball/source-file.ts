@@ -1,6 +1,7 @@
 /**
  * Reading a file entry's source: open, read, fstat and close as promises over the callback fs API
- * (cheaper per call than FileHandle), with errors naming the source and the entry it is for.
+ * (cheaper per call than FileHandle), with errors naming the source and the entry it is for, and
+ * the checks and errors for a source that is no longer what it was listed as.
  */
 
 import { close, constants as fsConstants, fstat, open, read } from 'node:fs';
@@ -34,8 +35,27 @@ export async function readAsync(fd: number, buffer: Buffer, offset: number, leng
   }
 }
 
+/** Throws unless the open source is still a regular file of the size its entry was listed with. */
+export async function checkListedSize(fd: number, entry: SourceFile): Promise<void> {
+  const stats = await fstatAsync(fd);
+  if (!stats.isFile()) throw new Error(`${entry.source} is no longer a regular file`);
+  if (stats.size !== entry.size) {
+    throw new Error(`${entry.source} changed size: listed with ${entry.size} bytes, now ${stats.size}`);
+  }
+}
+
+/** The error for a source whose content ended at `position`, short of its listed size. */
+export function shrankError(entry: SourceFile, position: number): Error {
+  return new Error(`${entry.source} shrank while being read: listed with ${entry.size} bytes, ended at ${position}`);
+}
+
+/** The error for a source with more content than its listed size. */
+export function grewError(entry: SourceFile): Error {
+  return new Error(`${entry.source} grew while being read: listed with ${entry.size} bytes`);
+}
+
 /** The stats of an open file. */
-export function fstatAsync(fd: number): Promise<Stats> {
+function fstatAsync(fd: number): Promise<Stats> {
   return new Promise<Stats>((resolve, reject) => {
     fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats)));
   });
