@@ -2,11 +2,10 @@
  * Encodes layer entries as a deterministic tar stream: the bytes tar-stream 3's `pack` writes
  * (ustar, pax for long or non-ASCII names), assembled here directly into large output chunks.
  *
- * Layers of many small files are bound by per-file latency, not bandwidth, so the files ahead of
- * the one being written are opened and read concurrently (up to READ_AHEAD_FILES of them, holding
- * at most READ_AHEAD_BYTES in one reused ring buffer), while output is written strictly in entry
- * order. Large files are streamed straight into the output chunks. Output chunks are CHUNK_SIZE
- * bytes (the last one shorter), so hashing and gzip see few, large writes.
+ * This file writes the entries strictly in their order, streaming large files straight into the
+ * output chunks; the parts it drives are the read-ahead of the next entries and small files
+ * (read-ahead.ts), the header encoder (tar-header.ts), the chunk writer with its pool of recycled
+ * chunks (chunk-writer.ts) and the reads of source files (source-file.ts).
  */
 
 import { Readable } from 'node:stream';
@@ -62,6 +61,7 @@ export function packTar(entries: AsyncIterable<TarEntry>): Readable {
     while (!stopped && output.readableLength >= output.readableHighWaterMark) await outputWanted.wait();
   };
 
+  /** Writes every entry then the end of the tar; returns early once the stream is gone. */
   const produce = async (): Promise<void> => {
     for (;;) {
       await hasRoom();
