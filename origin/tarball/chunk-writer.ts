@@ -8,8 +8,13 @@ import type { Readable } from 'node:stream';
 import type { TarEntry } from './entry.ts';
 import { encodeHeaders, padding } from './tar-header.ts';
 
-/** Output chunk size; also how much of a large file is read at once. */
-export const CHUNK_SIZE = 256 * 1024;
+/**
+ * Output chunk size; also how much of a large file is read at once. Not exported: V8 folds a
+ * module's own constants but reads exported ones through a cell at each use, in the hot loops here.
+ */
+const CHUNK_SIZE = 256 * 1024;
+/** Output buffered before the producer waits: one chunk, and one being filled. */
+export const OUTPUT_HIGH_WATER_MARK = CHUNK_SIZE;
 /** Chunks kept for reuse per stream: more than are ever in flight through compressLayer. */
 const CHUNK_POOL_SIZE = 8;
 

@@ -9,7 +9,7 @@
  */
 
 import { Readable } from 'node:stream';
-import { CHUNK_SIZE, ChunkWriter } from './chunk-writer.ts';
+import { ChunkWriter, OUTPUT_HIGH_WATER_MARK } from './chunk-writer.ts';
 import type { TarEntry } from './entry.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { Signal } from './signal.ts';
@@ -17,8 +17,6 @@ import { checkListedSize, closeAsync, grewError, openSource, readAsync, shrankEr
 import type { SourceFile } from './source-file.ts';
 import { END_OF_TAR } from './tar-header.ts';
 
-/** Output buffered before the producer waits: one chunk, and one being filled. */
-const OUTPUT_HIGH_WATER_MARK = CHUNK_SIZE;
 /**
  * packTar's stream has a function under this key: a consumer done with a chunk of it (holding no
  * reference, nor views of it) may hand it back to be filled again, which keeps the chunks a layer

@@ -7,8 +7,12 @@
 
 import type { TarEntry } from './entry.ts';
 
-/** Tar's unit: headers are one block, content is padded with zeros to a whole number of blocks. */
-export const BLOCK = 512;
+/**
+ * Tar's unit: headers are one block, content is padded with zeros to a whole number of blocks.
+ * Not exported: V8 folds a module's own constants but reads exported ones through a cell at each
+ * use, which the checksum loop would pay.
+ */
+const BLOCK = 512;
 /** The two zero blocks that end a tar; also the source of padding zeros. */
 export const END_OF_TAR = Buffer.alloc(2 * BLOCK);
 
