@@ -2,35 +2,20 @@
  * Encodes layer entries as a deterministic tar stream: the bytes tar-stream 3's `pack` writes
  * (ustar, pax for long or non-ASCII names), assembled here directly into large output chunks.
  *
- * Layers of many small files are bound by per-file latency, not bandwidth, so the files ahead of
- * the one being written are opened and read concurrently (up to READ_AHEAD_FILES of them, holding
- * at most READ_AHEAD_BYTES in one reused ring buffer), while output is written strictly in entry
- * order. Large files are streamed straight into the output chunks. Output chunks are CHUNK_SIZE
- * bytes (the last one shorter), so hashing and gzip see few, large writes.
+ * This file writes the entries strictly in their order, streaming large files straight into the
+ * output chunks; the parts it drives are the read-ahead of the next entries and small files
+ * (read-ahead.ts), the header encoder (tar-header.ts), the chunk writer with its pool of recycled
+ * chunks (chunk-writer.ts) and the reads of source files (source-file.ts).
  */
 
 import { Readable } from 'node:stream';
-import { close, constants as fsConstants, fstat, open, read } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { ChunkWriter, OUTPUT_HIGH_WATER_MARK } from './chunk-writer.ts';
 import type { TarEntry } from './entry.ts';
-
-/** Every entry's mtime: 1 s after the epoch (0 reads as "unset" to some tools), as in Nixery. */
-const MTIME_SECONDS = 1;
-/** Output chunk size; also how much of a large file is read at once. */
-const CHUNK_SIZE = 256 * 1024;
-/** Output buffered before the producer waits: one chunk, and one being filled. */
-const OUTPUT_HIGH_WATER_MARK = CHUNK_SIZE;
-/** Files below this size are read whole, ahead of time; larger ones are streamed when their turn comes. */
-const SMALL_FILE_LIMIT = 256 * 1024;
-/** Entries taken from the iterator ahead of the one being written. */
-const READ_AHEAD_FILES = 64;
-/** The ring buffer small files are read ahead into (allocated once per stream, reused). */
-const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-const BLOCK = 512;
-const END_OF_TAR = Buffer.alloc(2 * BLOCK);
-const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
-
-type SourceFile = Extract<TarEntry, { source: string }>;
+import { ReadAhead } from './read-ahead.ts';
+import { Signal } from './signal.ts';
+import { checkListedSize, closeAsync, grewError, openSource, readAsync, shrankError } from './source-file.ts';
+import type { SourceFile } from './source-file.ts';
+import { END_OF_TAR } from './tar-header.ts';
 
 /**
  * packTar's stream has a function under this key: a consumer done with a chunk of it (holding no
@@ -41,8 +26,6 @@ export const recycleChunk: unique symbol = Symbol('nixedge.tarball.recycleChunk'
 export interface RecyclingStream {
   [recycleChunk]?: (chunk: Buffer) => void;
 }
-/** Chunks kept for reuse per stream: more than are ever in flight through compressLayer. */
-const CHUNK_POOL_SIZE = 8;
 
 /**
  * A tar stream of `entries`, in their order, byte-identical for identical entries and content:
@@ -76,6 +59,7 @@ export function packTar(entries: AsyncIterable<TarEntry>): Readable {
     while (!stopped && output.readableLength >= output.readableHighWaterMark) await outputWanted.wait();
   };
 
+  /** Writes every entry then the end of the tar; returns early once the stream is gone. */
   const produce = async (): Promise<void> => {
     for (;;) {
       await hasRoom();
@@ -126,19 +110,13 @@ async function streamFile(
 ): Promise<void> {
   const fd = await openSource(entry);
   try {
-    const stats = await fstatAsync(fd);
-    if (!stats.isFile()) throw new Error(`${entry.source} is no longer a regular file`);
-    if (stats.size !== entry.size) {
-      throw new Error(`${entry.source} changed size: listed with ${entry.size} bytes, now ${stats.size}`);
-    }
+    await checkListedSize(fd, entry);
     chunks.header(entry, entry.size);
     let position = 0;
     while (position < entry.size) {
       const { buffer, offset, room } = chunks.space();
       const bytesRead = await readAsync(fd, buffer, offset, Math.min(room, entry.size - position), position, entry);
-      if (bytesRead === 0) {
-        throw new Error(`${entry.source} shrank while being read: listed with ${entry.size} bytes, ended at ${position}`);
-      }
+      if (bytesRead === 0) throw shrankError(entry, position);
       position += bytesRead;
       if (chunks.advance(bytesRead)) {
         await hasRoom();
@@ -146,7 +124,7 @@ async function streamFile(
       }
     }
     if ((await readAsync(fd, probeBuffer, 0, 1, position, entry)) !== 0) {
-      throw new Error(`${entry.source} grew while being read: listed with ${entry.size} bytes`);
+      throw grewError(entry);
     }
     chunks.pad(entry.size);
   } finally {
@@ -157,357 +135,6 @@ async function streamFile(
 /** The 1-byte read past a streamed file's end that proves it did not grow (its content is never used). */
 const probeBuffer = Buffer.alloc(1);
 
-/** One entry ready to be written: small source files come with their content being read into the ring. */
-type Job =
-  | { kind: 'entry'; entry: TarEntry }
-  | { kind: 'small'; entry: SourceFile; read: Promise<void>; offset: number; held: number };
-
-/**
- * Takes entries from the iterator ahead of the writer and starts reading small files' content.
- * An error of the iterator is reported in order, after the entries before it.
- */
-class ReadAhead {
-  readonly ring = new Ring(READ_AHEAD_BYTES);
-  readonly #queue: Job[] = [];
-  readonly #iterator: AsyncIterator<TarEntry>;
-  readonly #queued = new Signal();
-  readonly #room = new Signal();
-  #done = false;
-  #failure: { error: unknown } | undefined;
-  #stopped = false;
-
-  constructor(entries: AsyncIterable<TarEntry>) {
-    this.#iterator = entries[Symbol.asyncIterator]();
-    void this.#fill();
-  }
-
-  /** The next job in entry order; undefined at the end. Rejects with the iterator's error in its place. */
-  async next(): Promise<Job | undefined> {
-    for (;;) {
-      const job = this.#queue.shift();
-      if (job !== undefined) {
-        this.#room.notify();
-        return job;
-      }
-      if (this.#failure !== undefined) throw this.#failure.error;
-      if (this.#done || this.#stopped) return undefined;
-      await this.#queued.wait();
-    }
-  }
-
-  /** Frees a small file's ring space once its content has been copied out. */
-  release(job: Extract<Job, { kind: 'small' }>): void {
-    this.ring.free(job.held);
-    this.#room.notify();
-  }
-
-  /** Stops taking entries and closes the iterator (reads in flight finish on their own). */
-  stop(): void {
-    this.#stopped = true;
-    this.#room.notify();
-    this.#queued.notify();
-  }
-
-  async #fill(): Promise<void> {
-    try {
-      for (;;) {
-        while (!this.#stopped && this.#queue.length >= READ_AHEAD_FILES) await this.#room.wait();
-        if (this.#stopped) break;
-        const result = await this.#iterator.next();
-        if (result.done === true) {
-          this.#done = true;
-          break;
-        }
-        const entry = result.value;
-        if (entry.type === 'file' && 'source' in entry && entry.size < SMALL_FILE_LIMIT) {
-          // One byte more than listed, to see a file that grew in the same read.
-          let slot = this.ring.alloc(entry.size + 1);
-          while (slot === undefined && !this.#stopped) {
-            await this.#room.wait();
-            slot = this.ring.alloc(entry.size + 1);
-          }
-          if (slot === undefined) break;
-          const read = readSmallFile(entry, this.ring.buffer, slot.offset);
-          read.catch(ignore); // reported when the writer reaches it
-          this.#queue.push({ kind: 'small', entry, read, offset: slot.offset, held: slot.held });
-        } else {
-          this.#queue.push({ kind: 'entry', entry });
-        }
-        this.#queued.notify();
-      }
-    } catch (error) {
-      this.#failure = { error };
-    } finally {
-      this.#queued.notify();
-    }
-    if (this.#stopped && !this.#done && this.#failure === undefined) {
-      await this.#iterator.return?.().catch(ignore);
-    }
-  }
-}
-
-/** Reads a small file whole into `buffer` at `offset` (room for size + 1 bytes), checking its size. */
-async function readSmallFile(entry: SourceFile, buffer: Buffer, offset: number): Promise<void> {
-  const fd = await openSource(entry);
-  try {
-    const wanted = entry.size + 1;
-    let position = 0;
-    for (;;) {
-      const bytesRead = await readAsync(fd, buffer, offset + position, wanted - position, position, entry);
-      position += bytesRead;
-      // A short read of a regular file means its end; only a read that stopped short of the
-      // listed size is retried (reads may be partial), until the file's end says it shrank.
-      if (bytesRead === 0 || position >= entry.size) break;
-    }
-    if (position !== entry.size) {
-      const stats = await fstatAsync(fd);
-      if (!stats.isFile()) throw new Error(`${entry.source} is no longer a regular file`);
-      if (stats.size !== entry.size) {
-        throw new Error(`${entry.source} changed size: listed with ${entry.size} bytes, now ${stats.size}`);
-      }
-      throw position < entry.size
-        ? new Error(`${entry.source} shrank while being read: listed with ${entry.size} bytes, ended at ${position}`)
-        : new Error(`${entry.source} grew while being read: listed with ${entry.size} bytes`);
-    }
-  } finally {
-    await closeAsync(fd);
-  }
-}
-
-/**
- * A fixed buffer handed out first in, first out: allocations advance the head (skipping the end
- * of the buffer when an allocation does not fit there), frees advance the tail.
- */
-class Ring {
-  readonly buffer: Buffer;
-  #head = 0;
-  #tail = 0;
-  #used = 0;
-
-  constructor(size: number) {
-    // Pages are only touched as the ring fills, so a stream of tiny files costs little.
-    this.buffer = Buffer.allocUnsafe(size);
-  }
-
-  /** `length` bytes at `offset`; `held` (length plus any skipped end) goes back to `free`. */
-  alloc(length: number): { offset: number; held: number } | undefined {
-    const size = this.buffer.length;
-    if (this.#used === 0) {
-      this.#head = 0;
-      this.#tail = 0;
-    }
-    if (this.#used > 0 && this.#head === this.#tail) return undefined; // full
-    if (this.#head >= this.#tail) {
-      if (size - this.#head >= length) return this.#take(this.#head, length, length);
-      if (this.#tail >= length) return this.#take(0, length, size - this.#head + length);
-      return undefined;
-    }
-    return this.#tail - this.#head >= length ? this.#take(this.#head, length, length) : undefined;
-  }
-
-  /** Frees the oldest allocation (allocations are freed in the order they were made). */
-  free(held: number): void {
-    this.#used -= held;
-    this.#tail = (this.#tail + held) % this.buffer.length;
-  }
-
-  #take(offset: number, length: number, held: number): { offset: number; held: number } {
-    this.#head = offset + length;
-    this.#used += held;
-    return { offset, held };
-  }
-}
-
-/** Assembles the tar into CHUNK_SIZE chunks and pushes each full one to the output. */
-class ChunkWriter {
-  readonly #output: Readable;
-  readonly #pool: Buffer[] = [];
-  /** Chunks pushed and not yet handed back: only these are taken back. */
-  readonly #issued = new WeakSet<Buffer>();
-  #chunk: Buffer;
-  #position = 0;
-
-  constructor(output: Readable) {
-    this.#output = output;
-    this.#chunk = this.#newChunk();
-  }
-
-  /** Takes back a chunk this writer pushed, once its consumer is done with it. */
-  recycle(chunk: Buffer): void {
-    if (!this.#issued.delete(chunk) || this.#pool.length >= CHUNK_POOL_SIZE) return;
-    this.#pool.push(chunk);
-  }
-
-  #newChunk(): Buffer {
-    const chunk = this.#pool.pop() ?? Buffer.allocUnsafe(CHUNK_SIZE);
-    this.#issued.add(chunk);
-    return chunk;
-  }
-
-  /** Copies `bytes` in. */
-  write(bytes: Uint8Array): void {
-    let from = 0;
-    while (from < bytes.byteLength) {
-      const length = Math.min(bytes.byteLength - from, CHUNK_SIZE - this.#position);
-      this.#chunk.set(bytes.subarray(from, from + length), this.#position);
-      from += length;
-      this.advance(length);
-    }
-  }
-
-  /** Zeros up to the next 512-byte boundary after `size` bytes of content. */
-  pad(size: number): void {
-    const rest = size % BLOCK;
-    if (rest !== 0) this.write(END_OF_TAR.subarray(0, BLOCK - rest));
-  }
-
-  /** The header block(s) of `entry` with content of `size` bytes. */
-  header(entry: TarEntry, size: number): void {
-    encodeHeaders(entry, size, (bytes) => this.write(bytes));
-  }
-
-  /** Where the next bytes go, for reading straight into the chunk; then call `advance`. */
-  space(): { buffer: Buffer; offset: number; room: number } {
-    return { buffer: this.#chunk, offset: this.#position, room: CHUNK_SIZE - this.#position };
-  }
-
-  /** Marks `length` more bytes written; true if that completed (and pushed) a chunk. */
-  advance(length: number): boolean {
-    this.#position += length;
-    if (this.#position < CHUNK_SIZE) return false;
-    this.#output.push(this.#chunk);
-    this.#chunk = this.#newChunk();
-    this.#position = 0;
-    return true;
-  }
-
-  /** Pushes what is left (the end of the tar). */
-  flush(): void {
-    if (this.#position > 0) this.#output.push(this.#chunk.subarray(0, this.#position));
-    this.#position = 0;
-  }
-}
-
-// --- Headers: a port of tar-stream 3.2's headers.encode / encodePax and Pack#_encodePax, so the
-// bytes are the ones tar-stream writes (the pack tests compare with tar-stream itself).
-
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
-const TYPEFLAG = { file: 0, symlink: 2, directory: 5, pax: 72 } as const;
-const ZEROS = '0000000000000000000';
-const SEVENS = '7777777777777777777';
-const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1');
-const headerBlock = Buffer.alloc(BLOCK);
-
-interface HeaderFields {
-  name: string;
-  mode: number;
-  size: number;
-  typeflag: number;
-  linkname: string | undefined;
-}
-
-/** Emits the header block(s) of an entry: one ustar block, or a pax header, its record and a ustar block. */
-function encodeHeaders(entry: TarEntry, size: number, emit: (bytes: Buffer) => void): void {
-  let fields: HeaderFields;
-  switch (entry.type) {
-    case 'directory':
-      // tar-stream does not add the trailing slash tar uses for directory names.
-      fields = { name: `${entry.path}/`, mode: S_IFDIR | (entry.mode & 0o7777), size: 0, typeflag: TYPEFLAG.directory, linkname: undefined };
-      break;
-    case 'symlink':
-      fields = { name: entry.path, mode: S_IFLNK | 0o777, size: 0, typeflag: TYPEFLAG.symlink, linkname: entry.target };
-      break;
-    case 'file':
-      fields = { name: entry.path, mode: S_IFREG | (entry.mode & 0o7777), size, typeflag: TYPEFLAG.file, linkname: undefined };
-      break;
-  }
-  if (encodeUstar(fields)) {
-    emit(headerBlock);
-    return;
-  }
-  let record = '';
-  if (fields.name !== '') record += paxRecord(` path=${fields.name}\n`);
-  if (fields.linkname) record += paxRecord(` linkpath=${fields.linkname}\n`);
-  const paxData = Buffer.from(record, 'utf8');
-  const linkname = fields.linkname ? 'PaxHeader' : undefined;
-  encodeUstar({ name: 'PaxHeader', mode: fields.mode, size: paxData.byteLength, typeflag: TYPEFLAG.pax, linkname });
-  emit(headerBlock);
-  emit(paxData);
-  const rest = paxData.byteLength % BLOCK;
-  if (rest !== 0) emit(END_OF_TAR.subarray(0, BLOCK - rest));
-  encodeUstar({ name: 'PaxHeader', mode: fields.mode, size: fields.size, typeflag: fields.typeflag, linkname });
-  emit(headerBlock);
-}
-
-/** Fills `headerBlock` with a ustar header; false if the name or link does not fit (or is not ASCII). */
-function encodeUstar(fields: HeaderFields): boolean {
-  let name = fields.name;
-  let prefix = '';
-  if (Buffer.byteLength(name) !== name.length) return false;
-  while (name.length > 100) {
-    const slash = name.indexOf('/');
-    if (slash === -1) return false;
-    prefix += prefix ? `/${name.slice(0, slash)}` : name.slice(0, slash);
-    name = name.slice(slash + 1);
-  }
-  if (prefix.length > 155) return false;
-  if (fields.linkname && Buffer.byteLength(fields.linkname) > 100) return false;
-
-  const block = headerBlock;
-  block.fill(0);
-  block.write(name, 0, 'latin1');
-  block.write(octal(fields.mode & 0o7777, 6), 100, 'latin1');
-  block.write(octal(0, 6), 108, 'latin1'); // uid
-  block.write(octal(0, 6), 116, 'latin1'); // gid
-  encodeSize(fields.size, block, 124);
-  block.write(octal(MTIME_SECONDS, 11), 136, 'latin1');
-  block[156] = 0x30 + fields.typeflag;
-  if (fields.linkname) block.write(fields.linkname, 157, 'utf8');
-  USTAR_MAGIC.copy(block, 257);
-  block.write(octal(0, 6), 329, 'latin1'); // devmajor
-  block.write(octal(0, 6), 337, 'latin1'); // devminor
-  if (prefix) block.write(prefix, 345, 'latin1');
-  block.write(octal(checksum(block), 6), 148, 'latin1');
-  return true;
-}
-
-function octal(value: number, digits: number): string {
-  const text = value.toString(8);
-  if (text.length > digits) return `${SEVENS.slice(0, digits)} `;
-  return `${ZEROS.slice(0, digits - text.length)}${text} `;
-}
-
-function encodeSize(size: number, block: Buffer, offset: number): void {
-  if (size.toString(8).length > 11) {
-    // base-256 for sizes of 8 GiB and more
-    block[offset] = 0x80;
-    let rest = size;
-    for (let i = 11; i > 0; i--) {
-      block[offset + i] = rest & 0xff;
-      rest = Math.floor(rest / 0x100);
-    }
-  } else {
-    block.write(octal(size, 11), offset, 'latin1');
-  }
-}
-
-function checksum(block: Buffer): number {
-  let sum = 8 * 32;
-  for (let i = 0; i < 148; i++) sum += block[i] ?? 0;
-  for (let i = 156; i < BLOCK; i++) sum += block[i] ?? 0;
-  return sum;
-}
-
-/** A pax record: its decimal length (counting the digits themselves) then the text. */
-function paxRecord(text: string): string {
-  const length = Buffer.byteLength(text);
-  let digits = Math.floor(Math.log(length) / Math.log(10)) + 1;
-  if (length + digits >= Math.pow(10, digits)) digits++;
-  return `${length + digits}${text}`;
-}
-
 /** Refuses paths that would extract outside the image root or be read differently by tar. */
 function checkPath(path: string): void {
   const parts = path.split('/');
@@ -515,56 +142,3 @@ function checkPath(path: string): void {
     throw new Error(`Invalid tar entry path: ${JSON.stringify(path)}`);
   }
 }
-
-// --- Small promise wrappers over the callback fs API (cheaper per call than FileHandle).
-
-async function openSource(entry: SourceFile): Promise<number> {
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      open(entry.source, OPEN_FLAGS, (error, fd) => (error ? reject(error) : resolve(fd)));
-    });
-  } catch (error) {
-    throw new Error(`Cannot open ${entry.source} (for ${entry.path})`, { cause: error });
-  }
-}
-
-async function readAsync(fd: number, buffer: Buffer, offset: number, length: number, position: number, entry: SourceFile): Promise<number> {
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
-    });
-  } catch (error) {
-    throw new Error(`Cannot read ${entry.source} (for ${entry.path})`, { cause: error });
-  }
-}
-
-function fstatAsync(fd: number): Promise<Stats> {
-  return new Promise<Stats>((resolve, reject) => {
-    fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats)));
-  });
-}
-
-function closeAsync(fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    close(fd, (error) => (error ? reject(error) : resolve()));
-  });
-}
-
-/** A wake-up for one waiter at a time: `wait` resolves at the next `notify`. */
-class Signal {
-  #resolve: (() => void) | undefined;
-
-  wait(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#resolve = resolve;
-    });
-  }
-
-  notify(): void {
-    const resolve = this.#resolve;
-    this.#resolve = undefined;
-    resolve?.();
-  }
-}
-
-function ignore(): void {}
