@@ -101,7 +101,7 @@ test('invalid values are a ConfigError naming the variable', () => {
     ['GZIP_LEVEL', '10'],
     ['MAX_CONCURRENT_BUILDS', '-1'],
     ['LOG_LEVEL', 'verbose'],
-    ['NIXERY_STORAGE_BACKEND', 'gcs'],
+    ['NIXERY_STORAGE_BACKEND', 'azure'],
   ];
   for (const [name, value] of cases) {
     assertConfigError({ ...BASE, [name]: value }, [name]);

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, originStartFailure, FIXTURE_PKGS } from '../../local-stack/origin-process.ts';
-import { chrootRun, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
+import { chrootRun, processesRunning, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
 
 /** Every blob in a filesystem storage, by name, with the sha256 of its bytes. */
 async function blobHashes(storagePath: string): Promise<Map<string, string>> {
@@ -103,8 +103,7 @@ describe('builds', () => {
       assert.match(await response.text(), /NIX_TIMEOUT/);
       assert.ok(elapsed < 15_000, `the timeout ended the build in ${elapsed} ms`);
       await new Promise((resolve) => setTimeout(resolve, 4000)); // SIGTERM grace, then SIGKILL
-      const leftover = await execa('pgrep', ['-fx', 'sleep 1000'], { reject: false });
-      assert.equal(leftover.stdout.trim(), '', 'no build process outlives the timeout');
+      assert.deepEqual(await processesRunning('sleep 1000'), [], 'no build process outlives the timeout');
 
       const after = await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
       assert.equal(after.status, 200, 'the slot is free again');

@@ -41,3 +41,11 @@ export async function pullAndUnpack(host: string, image: string, dir: string): P
   await skopeoCopy(host, image, layout);
   return umociUnpack(layout, 'pulled', join(dir, 'bundle'));
 }
+
+/** The pids of processes whose whole command line is `commandLine` (pgrep -fx); fails if pgrep cannot run. */
+export async function processesRunning(commandLine: string): Promise<number[]> {
+  const result = await execa('pgrep', ['-fx', commandLine], { reject: false });
+  if (result.exitCode === 1) return []; // pgrep: nothing matched
+  if (result.exitCode !== 0) throw new Error(`Expected pgrep to run, it failed: ${result.code ?? result.exitCode} ${result.stderr}`);
+  return result.stdout.trim().split('\n').map(Number);
+}
