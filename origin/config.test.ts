@@ -135,7 +135,11 @@ test('the s3 backend needs a bucket and keys, and defaults to path style in regi
     accessKeyId: 'id',
     secretAccessKey: 'secret',
     forcePathStyle: true,
+    idleTimeoutMs: 30_000,
   });
+  const patient = loadConfig({ ...source, NIXERY_STORAGE_BACKEND: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'i', S3_SECRET_ACCESS_KEY: 's', STORAGE_TIMEOUT_SECONDS: '90' });
+  assert.equal(patient.storage.backend === 's3' && patient.storage.idleTimeoutMs, 90_000, 'STORAGE_TIMEOUT_SECONDS');
+  assertConfigError({ ...source, STORAGE_PATH: '/x', STORAGE_TIMEOUT_SECONDS: '0' }, ['STORAGE_TIMEOUT_SECONDS']);
 });
 
 test("the gcs backend takes Nixery's GCS_BUCKET and GOOGLE_APPLICATION_CREDENTIALS, both but the bucket optional", () => {
@@ -150,6 +154,7 @@ test("the gcs backend takes Nixery's GCS_BUCKET and GOOGLE_APPLICATION_CREDENTIA
     projectId: undefined,
     keyFilename: undefined,
     endpoint: undefined,
+    idleTimeoutMs: 30_000,
   });
   const config = loadConfig({
     ...source,
@@ -166,6 +171,7 @@ test("the gcs backend takes Nixery's GCS_BUCKET and GOOGLE_APPLICATION_CREDENTIA
     projectId: 'my-project',
     keyFilename: resolve('keys/nixery.json'),
     endpoint: 'http://127.0.0.1:9199',
+    idleTimeoutMs: 30_000,
   });
 });
 

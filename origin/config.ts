@@ -19,6 +19,8 @@ export type StorageConfig =
       accessKeyId: string;
       secretAccessKey: string;
       forcePathStyle: boolean;
+      /** How long one request may wait on a store that stopped answering (STORAGE_TIMEOUT_SECONDS). */
+      idleTimeoutMs: number;
     }
   | {
       backend: 'gcs';
@@ -29,6 +31,8 @@ export type StorageConfig =
       keyFilename: string | undefined;
       /** Unset = Google Cloud Storage; an emulator's URL for local runs (then unauthenticated unless keyFilename is set). */
       endpoint: string | undefined;
+      /** How long one request may wait on a store that stopped answering (STORAGE_TIMEOUT_SECONDS). */
+      idleTimeoutMs: number;
     };
 
 export interface OriginConfig {
@@ -119,6 +123,7 @@ const envSchema = z.object({
   GCS_ENDPOINT: baseUrl,
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   GOOGLE_CLOUD_PROJECT: optionalString,
+  STORAGE_TIMEOUT_SECONDS: integer(30, 1, 600),
   NIX_TIMEOUT: integer(60, 1, 86400),
   NIX_POPULARITY_URL: optionalString,
   LAYER_BUDGET: integer(94, 1, 120),
@@ -190,6 +195,7 @@ function storageConfig(vars: z.infer<typeof envSchema>): StorageConfig {
       projectId: vars.GOOGLE_CLOUD_PROJECT,
       keyFilename: vars.GOOGLE_APPLICATION_CREDENTIALS === undefined ? undefined : resolve(vars.GOOGLE_APPLICATION_CREDENTIALS),
       endpoint: vars.GCS_ENDPOINT,
+      idleTimeoutMs: vars.STORAGE_TIMEOUT_SECONDS * 1000,
     };
   }
   const missing = ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((name) => !vars[name as keyof typeof vars]);
@@ -203,5 +209,6 @@ function storageConfig(vars: z.infer<typeof envSchema>): StorageConfig {
     secretAccessKey: vars.S3_SECRET_ACCESS_KEY ?? '',
     // Path style unless told otherwise: R2 and local endpoints want it; AWS accepts it.
     forcePathStyle: vars.S3_FORCE_PATH_STYLE !== 'false',
+    idleTimeoutMs: vars.STORAGE_TIMEOUT_SECONDS * 1000,
   };
 }

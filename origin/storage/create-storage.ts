@@ -32,6 +32,7 @@ async function createBackend(config: StorageConfig): Promise<StorageBackend> {
         accessKeyId: config.accessKeyId,
         secretAccessKey: config.secretAccessKey,
         forcePathStyle: config.forcePathStyle,
+        idleTimeoutMs: config.idleTimeoutMs,
       });
     }
     case 'gcs': {
@@ -41,6 +42,7 @@ async function createBackend(config: StorageConfig): Promise<StorageBackend> {
         ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
         ...(config.keyFilename === undefined ? {} : { keyFilename: config.keyFilename }),
         ...(config.endpoint === undefined ? {} : { apiEndpoint: config.endpoint }),
+        idleTimeoutMs: config.idleTimeoutMs,
       });
     }
   }

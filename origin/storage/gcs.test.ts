@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../local-stack/gcs-emulator.ts';
 import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { StorageError, withStorageErrors } from './storage-error.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { createStorage } from './create-storage.ts';
 import { GcsStorage, type GcsStorageOptions } from './gcs.ts';
@@ -294,6 +295,7 @@ describe('GcsStorage on the Firebase storage emulator', () => {
       projectId: gcs().projectId,
       keyFilename: undefined,
       endpoint: gcs().endpoint,
+      idleTimeoutMs: 30_000,
     });
     assert.equal(storage.name, 'gcs');
     await storage.writeBytes('layers/configured', Buffer.from('configured'));
@@ -307,6 +309,7 @@ describe('GcsStorage reads, against a server answering wrongly', () => {
   async function withServer(
     answer: (req: IncomingMessage, res: ServerResponse) => void,
     body: (storage: GcsStorage, requests: IncomingMessage[]) => Promise<void>,
+    options: Partial<GcsStorageOptions> = {},
   ): Promise<void> {
     const requests: IncomingMessage[] = [];
     const server = createServer((req, res) => {
@@ -317,7 +320,7 @@ describe('GcsStorage reads, against a server answering wrongly', () => {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     try {
-      await body(new GcsStorage({ bucket: 'b', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 1 }), requests);
+      await body(new GcsStorage({ bucket: 'b', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 1, ...options }), requests);
     } finally {
       server.closeAllConnections();
       server.close();
@@ -357,6 +360,33 @@ describe('GcsStorage reads, against a server answering wrongly', () => {
         await assert.rejects(storage.readBytes('layers/x'), (error: Error) => /HTTP 403/.test(String(error.cause)));
         assert.equal(reads() - before, 3);
       },
+    );
+  });
+
+  it('a store that stops answering, before or during a download, fails the read as "unavailable" within the idle timeout', async () => {
+    const idleTimeoutMs = 300;
+    // Never answers.
+    await withServer(
+      () => undefined,
+      async (backend) => {
+        const started = Date.now();
+        await assert.rejects(withStorageErrors(backend).readBytes('layers/x'), (error: unknown) => error instanceof StorageError && error.kind === 'unavailable');
+        assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+      },
+      { idleTimeoutMs, maxRetries: 0 },
+    );
+    // Answers, sends some bytes, then stalls.
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write(Buffer.alloc(100));
+      },
+      async (backend) => {
+        const started = Date.now();
+        await assert.rejects(withStorageErrors(backend).readBytes('layers/x'), (error: unknown) => error instanceof StorageError && error.kind === 'unavailable');
+        assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+      },
+      { idleTimeoutMs, maxRetries: 0 },
     );
   });
 });

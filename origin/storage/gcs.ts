@@ -46,6 +46,7 @@ import {
 } from '@google-cloud/storage';
 
 import { assertValidKey } from './keys-guard.ts';
+import { failWhenIdle } from './idle-timeout.ts';
 import type { ByteRange } from './storage.ts';
 import { isNetworkFailure, kindOfStatus, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
@@ -62,6 +63,8 @@ export const MAX_OBJECT_SIZE = 5 * TiB;
 export const DEFAULT_CHUNK_SIZE = 16 * MiB;
 /** Retries per request after the first attempt. */
 export const DEFAULT_MAX_RETRIES = 5;
+/** How long a request may go without an answer or data. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export interface GcsStorageOptions {
   bucket: string;
@@ -80,6 +83,8 @@ export interface GcsStorageOptions {
   chunkSize?: number;
   /** Retries per request for transient failures; default 5. */
   maxRetries?: number;
+  /** How long a request may go without an answer or data (a stalled store) before it fails and is retried; default 30 s. */
+  idleTimeoutMs?: number;
 }
 
 /** The HTTP status (or the client's error code) of an error from @google-cloud/storage. */
@@ -97,6 +102,11 @@ function isNotFound(error: unknown): boolean {
 
 /** A failed read that retrying cannot fix. */
 class PermanentError extends Error {}
+
+/** An error saying the store did not answer in time (classified "unavailable", retried). */
+function timeoutError(message: string): Error {
+  return Object.assign(new Error(message), { name: 'TimeoutError' });
+}
 
 /** Whether a failed read may pass on a retry: a connection failure, 408, 429 or a 5xx. */
 function isTransient(error: unknown): boolean {
@@ -125,6 +135,7 @@ export class GcsStorage implements StorageBackend {
   /** Whether requests carry credentials (not to an emulator, unless a key file is given). */
   readonly #authenticate: boolean;
   readonly #maxRetries: number;
+  readonly #idleTimeoutMs: number;
 
   constructor(options: GcsStorageOptions) {
     if (typeof options.bucket !== 'string' || options.bucket.length === 0) {
@@ -144,7 +155,9 @@ export class GcsStorage implements StorageBackend {
     this.#maxRetries = maxRetries;
     this.#apiEndpoint = (options.apiEndpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
     this.#authenticate = options.apiEndpoint === undefined || options.keyFilename !== undefined;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.client = new GcsClient({
+      timeout: this.#idleTimeoutMs,
       ...(options.projectId === undefined ? {} : { projectId: options.projectId }),
       ...(options.keyFilename === undefined ? {} : { keyFilename: options.keyFilename }),
       ...(options.apiEndpoint === undefined
@@ -198,7 +211,11 @@ export class GcsStorage implements StorageBackend {
     const what = `gs://${this.bucket.name}/${name}${range ? ` bytes ${range.start}-${range.end}` : ''}`;
     const response = await this.#download(name, what, range);
     if (response === undefined) return undefined;
-    const body = response.body === null ? Readable.from([], { objectMode: false }) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    const body = failWhenIdle(
+      response.body === null ? Readable.from([], { objectMode: false }) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      this.#idleTimeoutMs,
+      what,
+    );
     // A whole object is checked against its crc32c (x-goog-hash): the stream fails at its end on a mismatch.
     const expected = /(?:^|,)\s*crc32c=([^,\s]+)/.exec(response.headers.get('x-goog-hash') ?? '')?.[1];
     if (range || expected === undefined) return body;
@@ -257,7 +274,15 @@ export class GcsStorage implements StorageBackend {
       throw new PermanentError(`Failed to read ${what}: no credentials`, { cause: error });
     }
     if (range) headers.set('range', `bytes=${range.start}-${range.end}`);
-    const response = await fetch(url, { headers });
+    // The answer must start within the idle timeout; the body is bounded by failWhenIdle in read().
+    const answered = new AbortController();
+    const timer = setTimeout(() => answered.abort(timeoutError(`No answer from storage within ${this.#idleTimeoutMs / 1000} s for ${what}`)), this.#idleTimeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers, signal: answered.signal });
+    } finally {
+      clearTimeout(timer);
+    }
     if (response.status === 404) {
       await response.body?.cancel();
       return undefined;

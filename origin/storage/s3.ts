@@ -63,6 +63,7 @@ export const MAX_PARTS = 10_000;
 export const DEFAULT_PART_SIZE = 8 * MiB;
 export const DEFAULT_QUEUE_SIZE = 3;
 export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** The part size of multipart copies (UploadPartCopy): the store copies, so parts can be big. */
 export const DEFAULT_COPY_PART_SIZE = 512 * MiB;
 
@@ -84,6 +85,8 @@ export interface S3StorageOptions {
   prefix?: string;
   /** Attempts per request, the first included, for transient failures; default 5. */
   maxAttempts?: number;
+  /** How long a request may wait on an idle connection (a stalled store) before it fails and is retried; default 30 s. */
+  idleTimeoutMs?: number;
   /** Sources larger than this are moved with UploadPartCopy instead of CopyObject; default 5 GiB. */
   maxCopyObjectSize?: number;
   /** Bytes per UploadPartCopy part (5 MiB - 5 GiB); default 512 MiB. */
@@ -187,8 +190,9 @@ export class S3Storage implements StorageBackend {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: 10_000,
-        // Idle time on the socket, not the whole request: a long download stays alive.
-        requestTimeout: 120_000,
+        // Idle time on the socket, not the whole request: a long download stays alive, a stalled one
+        // fails (and is retried). (`requestTimeout` bounds whole requests, and only warns unless told to throw.)
+        socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       },
     });
   }

@@ -156,6 +156,28 @@ describe('storage faults between the origin and R2', () => {
     await assertNothingHalfWritten(direct, { blobs: 3, manifests: 2, imageEntries: 1 });
   });
 
+  it('answers 503 within STORAGE_TIMEOUT_SECONDS when storage stalls, and frees the build slot', async () => {
+    // An origin of its own, without the edge's secret, one build at a time, a short storage timeout.
+    const { NIXEDGE_SHARED_SECRET: _secret, EDGE_URL: _edge, PORT: _port, ...alone } = originEnv;
+    const stalled = await startOrigin({ ...alone, STORAGE_TIMEOUT_SECONDS: '2', MAX_CONCURRENT_BUILDS: '1', MAX_QUEUED_BUILDS: '0' });
+    try {
+      proxy.set({ kind: 'stall' });
+      const started = Date.now();
+      const answer = await fetch(`${stalled.url}/v2/jq/manifests/latest`);
+      const elapsed = Date.now() - started;
+      assert.equal(answer.status, 503);
+      assert.equal(((await answer.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAVAILABLE');
+      assert.ok(Number(answer.headers.get('retry-after')) > 0, 'Retry-After');
+      assert.ok(elapsed < 30_000, `bounded: answered in ${elapsed} ms (5 attempts of 2 s, with backoff)`);
+      proxy.set({ kind: 'pass' });
+      const next = await fetch(`${stalled.url}/v2/shell/hello/manifests/latest`, { method: 'HEAD' });
+      assert.equal(next.status, 200, 'the one build slot is free again (no 429)');
+    } finally {
+      proxy.set({ kind: 'pass' });
+      await stalled.stop();
+    }
+  });
+
   it('leaves nothing half-written when connections are cut mid-upload, and the retry reuses the layers that attempt completed', async () => {
     const before = await cachedLayerKeys(direct); // a baseline: what earlier tests stored does not count
     proxy.set({ kind: 'cut-after', bytes: 1024 * 1024 });
