@@ -42,7 +42,8 @@ const schema = z.object({
   ORIGIN_URL: url,
   ORIGIN_PUBLIC_URL: url.optional(),
   NIXEDGE_SHARED_SECRET: z.string().min(32, 'Expected NIXEDGE_SHARED_SECRET to be at least 32 characters').optional(),
-  TAG_TTL_SECONDS: seconds(300, 60, 31_536_000),
+  // Below 60 s a tag refreshes faster than KV propagates between locations: for tests and local use.
+  TAG_TTL_SECONDS: seconds(300, 1, 31_536_000),
   BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'gcs-signed', 'gcs-public', 'origin']),
   R2_PUBLIC_URL: z.string().optional(),
   R2_S3_ENDPOINT: z.string().optional(),

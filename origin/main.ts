@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info(
-      { port: info.port, nix: nix.version, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
+      { port: info.port, nix: nix.version, popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
       `nixedge origin listening on port ${info.port}`,
     );
   });

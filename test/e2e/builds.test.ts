@@ -6,7 +6,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, originStartFailure, FIXTURE_PKGS } from '../../local-stack/origin-process.ts';
@@ -127,6 +130,32 @@ describe('builds', () => {
     const badTimeout = await originStartFailure({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: '/tmp/x', NIX_TIMEOUT: 'soon' });
     assert.equal(badTimeout.code, 1);
     assert.match(badTimeout.stderr, /NIX_TIMEOUT/);
+  });
+
+  it('reads NIX_POPULARITY_URL at start-up from a file and over HTTP, and refuses one it cannot read', async () => {
+    const dir = await tempDir('popularity');
+    const server = createServer((_request, response) => response.writeHead(200).end(JSON.stringify({ 'glibc-2.38-27': 5000, 'zlib-1.3': 800 })));
+    try {
+      await writeFile(join(dir.path, 'popularity.json'), JSON.stringify({ 'glibc-2.38-27': 5000 }));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const overHttp = `http://127.0.0.1:${(server.address() as AddressInfo).port}/popularity.json`;
+      for (const [location, entries] of [[join(dir.path, 'popularity.json'), 1], [overHttp, 2]] as const) {
+        const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: join(dir.path, 'storage'), NIX_POPULARITY_URL: location });
+        try {
+          const listening = origin.logs.find((line) => String(line.msg).includes('listening'));
+          assert.equal(listening?.['popularityEntries'], entries, location);
+        } finally {
+          await origin.stop();
+        }
+      }
+      const missing = await originStartFailure({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: '/tmp/x', NIX_POPULARITY_URL: join(dir.path, 'missing.json') });
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /NIX_POPULARITY_URL \(.*missing\.json\) could not be loaded/);
+    } finally {
+      server.close();
+      await dir.cleanup();
+    }
   });
 
   it('refuses to start when nix cannot build on this machine, naming the problem and the fix', async () => {

@@ -12,7 +12,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
+import { startLocalEdge, type LocalEdge } from '../../local-stack/index.ts';
+import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { tempDir } from './clients.ts';
+import { waitForEdgeHit } from './edge-cache.ts';
 
 /** Debian's docker.io client (a newer client may be first on PATH). */
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
@@ -78,5 +81,29 @@ describe('docker pulls and runs images', () => {
     assert.match(byDigest.stdout, new RegExp(digest));
     const manifestGets = origin.logs.filter((line) => line.msg === 'request' && String(line['path']).includes('/manifests/'));
     assert.ok(manifestGets.some((line) => line['method'] === 'HEAD'), 'docker resolves the tag with HEAD');
+  });
+
+  it('through the edge, as the README says: docker pull localhost:<edge>/shell/hello, layers from R2 by 307, then docker run', async () => {
+    const state = await tempDir('docker-edge-state');
+    const local: LocalEdge = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
+    const behind = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    try {
+      const image = `localhost:${local.edge.port}/shell/hello`;
+      await docker('pull', image); // a miss: built at the origin, written back to the edge
+      await waitForEdgeHit(local.edge.url, '/v2/shell/hello/manifests/latest');
+      await docker('rmi', image);
+      const blobsBefore = behind.logs.filter((line) => line.msg === 'request' && String(line['path']).includes('/blobs/')).length;
+      const pulled = await docker('pull', image); // a hit: the manifest from KV, every layer by 307 from R2
+      assert.match(pulled.stdout, /Digest: sha256:[a-f0-9]{64}/);
+      const blobsAfter = behind.logs.filter((line) => line.msg === 'request' && String(line['path']).includes('/blobs/')).length;
+      assert.equal(blobsAfter, blobsBefore, 'no layer came from the origin: the edge redirected them all to R2');
+      const run = await docker('run', '--rm', '--network', 'none', image, '/bin/hello');
+      assert.equal(run.stdout.trim(), 'Hello, world!');
+    } finally {
+      await docker('rmi', `localhost:${local.edge.port}/shell/hello`).catch(() => undefined);
+      await behind.stop();
+      await local.edge.stop();
+      await state.cleanup();
+    }
   });
 });

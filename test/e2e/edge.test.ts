@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
@@ -87,6 +88,12 @@ describe('the origin behind an edge', () => {
       assert.equal(unsigned.status, 401);
       assert.equal(((await unsigned.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
       assert.equal(origin.steps('evaluate').length, 0, 'an unsigned request starts no build');
+      // tags/list never builds: open at both tiers with the secret set (skopeo inspect needs it).
+      for (const base of [origin.url, local.edge.url]) {
+        const tags = await fetch(`${base}/v2/shell/hello/tags/list`);
+        assert.equal(tags.status, 200, `${base} tags/list`);
+        assert.deepEqual(await tags.json(), { name: 'shell/hello', tags: ['latest'] });
+      }
 
       const edgeHost = `127.0.0.1:${edgePort}`;
       await pullAndUnpack(edgeHost, 'hello:latest', join(work.path, 'warm'));
@@ -106,6 +113,58 @@ describe('the origin behind an edge', () => {
     } finally {
       await origin.stop();
       await local.edge.stop();
+      await state.cleanup();
+      await work.cleanup();
+    }
+  });
+});
+
+describe('a moving tag at the edge', () => {
+  it('is served stale once its TTL passed, refreshed by the real origin, then the new image is a hit', async () => {
+    const repo = await tempDir('moving-repo');
+    const state = await tempDir('moving-state');
+    const work = await tempDir('moving-work');
+    const git = (...args: string[]) =>
+      execa('git', args, { cwd: repo.path, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    await execa('cp', ['-r', `${FIXTURE_PKGS}/.`, repo.path]);
+    await git('init', '-q', '-b', 'main');
+    await git('add', '-A');
+    await git('commit', '-qm', 'fixture');
+    const ttlSeconds = 2;
+    const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort(), vars: { TAG_TTL_SECONDS: String(ttlSeconds) } });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_REPO: `file://${repo.path}`, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
+    const head = async (): Promise<{ cache: string | null; digest: string | null }> => {
+      const response = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      assert.equal(response.status, 200);
+      return { cache: response.headers.get('x-nixedge-cache'), digest: response.headers.get('docker-content-digest') };
+    };
+    try {
+      assert.equal((await head()).cache, 'MISS');
+      await waitForEdgeHit(local.edge.url, '/v2/hello/manifests/latest');
+      const before = await head();
+
+      // The branch moves on; once the tag's TTL passes, the edge serves what it has and asks the origin again.
+      await execa('sed', ['-i', 's/Hello, world!/Hello from a moved branch!/', join(repo.path, 'default.nix')]);
+      await git('commit', '-qam', 'move main');
+      await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 + 500));
+      const stale = await head();
+      assert.equal(stale.cache, 'STALE');
+      assert.equal(stale.digest, before.digest, 'a stale hit serves the image it has at once');
+
+      const deadline = Date.now() + 60_000;
+      let after = await head();
+      while (after.digest === before.digest || after.cache !== 'HIT') {
+        assert.ok(Date.now() < deadline, 'the refresh landed within a minute');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        after = await head();
+      }
+      assert.notEqual(after.digest, before.digest);
+      const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'hello:latest', join(work.path, 'moved'));
+      assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello from a moved branch!');
+    } finally {
+      await origin.stop();
+      await local.edge.stop();
+      await repo.cleanup();
       await state.cleanup();
       await work.cleanup();
     }

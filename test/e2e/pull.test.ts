@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { stat, readFile, readlink } from 'node:fs/promises';
+import { readdir, stat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoCopy, skopeoInspectDigest, tempDir, umociUnpack } from './clients.ts';
@@ -53,6 +53,28 @@ describe('pulling images from the origin alone', () => {
     assert.ok(config.process.env.includes('PATH=/bin:/usr/bin'));
     assert.ok(config.process.env.includes('SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt'));
     assert.deepEqual(config.process.args, ['/bin/bash'], 'shell images start a shell');
+  });
+
+  it('arm64/hello is an arm64 image: its config says so, and its store paths are the arm64 package set', async () => {
+    const layoutOf = async (image: string, dir: string) => {
+      await skopeoCopy(origin.host, image, join(work.path, dir), 'pulled');
+      const index = JSON.parse(await readFile(join(work.path, dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      const blob = async (digest: string) => JSON.parse(await readFile(join(work.path, dir, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as unknown;
+      const manifest = (await blob(index.manifests[0]!.digest)) as { config: { digest: string }; layers: { digest: string }[] };
+      const config = (await blob(manifest.config.digest)) as { architecture: string; os: string };
+      return { config, layers: manifest.layers.map((layer) => layer.digest) };
+    };
+    const arm = await layoutOf('arm64/hello:latest', 'arm64');
+    assert.equal(arm.config.architecture, 'arm64');
+    assert.equal(arm.config.os, 'linux');
+    const amd = await layoutOf('hello:latest', 'amd64');
+    assert.equal(amd.config.architecture, 'amd64');
+    // The fixture records the system in every derivation ("cross-built" here): other store paths, other layers.
+    assert.equal(arm.layers.filter((layer) => amd.layers.includes(layer)).length, 0, 'no layer is shared with the amd64 image');
+    const rootfs = await umociUnpack(join(work.path, 'arm64'), 'pulled', join(work.path, 'arm64-bundle'));
+    const busybox = (await readdir(join(rootfs, 'nix/store'))).find((name) => name.endsWith('-busybox-1.35.0'));
+    assert.ok(busybox, 'the image holds busybox');
+    assert.match(await readFile(join(rootfs, 'nix/store', busybox, 'share/doc/busybox/README'), 'utf8'), /busybox for aarch64-linux/);
   });
 
   it('pulls the same image by digest', async () => {
