@@ -70,7 +70,7 @@ export interface GcsEmulator {
   stop(): Promise<void>;
 }
 
-/** The service account whose V4 signed URLs the emulator accepts. */
+/** The service account whose V4 signed URLs our check in front of the emulator accepts. */
 export interface SignedUrlAccount {
   /** Its public key (RSA): signatures are RSASSA-PKCS1-v1_5 / SHA-256. */
   publicKey: KeyObject;

@@ -7,7 +7,7 @@
  * Or, with `gcs` (from `startLocalGcs`), the GCS topology: the origin stores layers in the GCS
  * emulator (the Firebase storage emulator, in this process) and the edge redirects blob GETs to
  * V4 signed URLs on it (BLOB_REDIRECT=gcs-signed), signed with a throwaway service account whose
- * signatures the emulator verifies.
+ * signatures our check in front of the emulator verifies (the emulator itself ignores them).
  */
 
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
@@ -84,8 +84,9 @@ export async function localServiceAccount(email = 'nixedge-edge@nixedge-local.ia
 }
 
 /**
- * Starts the GCS emulator in this process with a throwaway service account whose V4 signed URLs
- * (`GET /<bucket>/<object>?X-Goog-...`) it requires and verifies.
+ * Starts the GCS emulator in this process with a throwaway service account. The emulator ignores
+ * signatures; our check in front of it (gcs-emulator.ts `signedUrls`) requires and verifies V4
+ * signed URLs (`GET /<bucket>/<object>?X-Goog-...`) by that account, as GCS would.
  */
 export async function startLocalGcs(options: { bucket?: string } = {}): Promise<LocalGcs> {
   const account = await localServiceAccount();

@@ -10,7 +10,8 @@
  * (the Firebase storage emulator) runs in this process, the origin stores layers in it through
  * the JSON API (NIXERY_STORAGE_BACKEND=gcs, GCS_ENDPOINT), and the edge redirects blob GETs to V4
  * signed URLs on it (BLOB_REDIRECT=gcs-signed) made with a service account key generated for
- * this run, whose signatures the emulator checks. The emulator keeps its bytes only while it
+ * this run, whose signatures a check of ours in front of the emulator verifies (the emulator
+ * itself ignores them). The emulator keeps its bytes only while it
  * runs, so the edge's state (./var/wrangler-gcs) starts empty each time too.
  */
 

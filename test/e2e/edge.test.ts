@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
+import { originStartFailure, startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, localR2Binding, type LocalEdge } from '../../local-stack/index.ts';
@@ -88,6 +88,10 @@ describe('the origin behind an edge', () => {
       assert.equal(unsigned.status, 401);
       assert.equal(((await unsigned.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
       assert.equal(origin.steps('evaluate').length, 0, 'an unsigned request starts no build');
+      // Storage the origin cannot use stops it at start-up, saying so (not a 500 on every pull).
+      const refused = await originStartFailure({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS, S3_SECRET_ACCESS_KEY: 'not-the-secret' });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /Storage \(s3\) cannot be used: denied/);
       // tags/list never builds: open at both tiers with the secret set (skopeo inspect needs it).
       for (const base of [origin.url, local.edge.url]) {
         const tags = await fetch(`${base}/v2/shell/hello/tags/list`);

@@ -2,9 +2,10 @@
  * End to end through the edge on Google Cloud Storage: the real Worker under wrangler dev with
  * BLOB_REDIRECT=gcs-signed in front of the real origin storing layers in the GCS emulator (the
  * Firebase storage emulator, in this process) through the JSON API. Blob GETs are redirected to
- * V4 signed URLs (GOOG4-RSA-SHA256) that the emulator serves only when their signature verifies
- * with the throwaway service account's public key. Pulled with skopeo, unpacked with umoci, run
- * with chroot.
+ * V4 signed URLs (GOOG4-RSA-SHA256). The emulator itself ignores signatures: a check of ours in
+ * front of it (local-stack/gcs-emulator.ts, a stand-in for GCS's own verification) serves them
+ * only when the signature verifies with the throwaway service account's public key. Pulled with
+ * skopeo, unpacked with umoci, run with chroot.
  */
 
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +40,7 @@ describe('pulling through the edge from GCS (emulator) with signed URLs', () => 
     await work?.cleanup();
   });
 
-  it('builds into GCS, redirects blob GETs to signed URLs the emulator verifies, and pulls through them', async () => {
+  it('builds into GCS, redirects blob GETs to signed URLs our check in front of the emulator verifies, and pulls through them', async () => {
     const edgeHost = new URL(local.edge.url).host;
     const first = await pullAndUnpack(edgeHost, 'shell/hello:latest', join(work.path, 'first'));
     assert.equal((await chrootRun(first, ['/bin/hello'])).trim(), 'Hello, world!');
