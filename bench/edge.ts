@@ -285,7 +285,7 @@ async function seedEdge(dev: WranglerDev, secret: string, image: BenchImage): Pr
     ],
   };
   const body = JSON.stringify(writeBack);
-  const signature = await signRequest(secret, { method: 'POST', pathAndQuery: WRITE_BACK_PATH, body: new TextEncoder().encode(body) });
+  const signature = await signRequest(secret, { direction: 'origin-to-edge', method: 'POST', pathAndQuery: WRITE_BACK_PATH, body: new TextEncoder().encode(body) });
   const response = await fetch(`${dev.url}${WRITE_BACK_PATH}`, {
     method: 'POST',
     body,

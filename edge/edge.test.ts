@@ -198,6 +198,15 @@ describe('write-back authentication', () => {
     ['stale timestamp (10 minutes old)', async () => postWriteBack(JSON.stringify(writeBackFor(await image, 'refused', 'latest', true)), { now: Date.now() - 600_000 })],
     ['timestamp from the future', async () => postWriteBack(JSON.stringify(writeBackFor(await image, 'refused', 'latest', true)), { now: Date.now() + 600_000 })],
     ['malformed signature', async () => postWriteBack(JSON.stringify(writeBackFor(await image, 'refused', 'latest', true)), { headers: { 'x-nixedge-signature': 'zz' } })],
+    [
+      'signed for the other direction (as the edge signs its misses)',
+      async () => {
+        const body = JSON.stringify(writeBackFor(await image, 'refused', 'latest', true));
+        const { signRequest } = await import('../shared/signing.ts');
+        const headers = await signRequest('test-secret-0123456789-0123456789-abcdef', { direction: 'edge-to-origin', method: 'POST', pathAndQuery: '/_nixedge/write-back', body: new TextEncoder().encode(body) });
+        return send('/_nixedge/write-back', { method: 'POST', body, headers });
+      },
+    ],
   ];
   for (const [what, attempt] of cases) {
     it(`refuses a write-back ${what} with 401 and writes nothing`, async () => {
@@ -213,7 +222,7 @@ describe('write-back authentication', () => {
   it('refuses a replayed write-back', async () => {
     const body = JSON.stringify(writeBackFor(await testImage('replay'), 'replay', 'latest', true));
     const { signRequest } = await import('../shared/signing.ts');
-    const headers = await signRequest('test-secret-0123456789-0123456789-abcdef', { method: 'POST', pathAndQuery: '/_nixedge/write-back', body: new TextEncoder().encode(body) });
+    const headers = await signRequest('test-secret-0123456789-0123456789-abcdef', { direction: 'origin-to-edge', method: 'POST', pathAndQuery: '/_nixedge/write-back', body: new TextEncoder().encode(body) });
     const first = await send('/_nixedge/write-back', { method: 'POST', body, headers });
     expect(first.status).toBe(204);
     const replay = await send('/_nixedge/write-back', { method: 'POST', body, headers });
@@ -241,7 +250,7 @@ describe('write-back authentication', () => {
   it('refuses all write-backs when no secret is configured', async () => {
     const body = JSON.stringify(writeBackFor(await testImage('nosecret'), 'nosecret', 'latest', true));
     const { signRequest } = await import('../shared/signing.ts');
-    const headers = await signRequest('test-secret-0123456789-0123456789-abcdef', { method: 'POST', pathAndQuery: '/_nixedge/write-back', body: new TextEncoder().encode(body) });
+    const headers = await signRequest('test-secret-0123456789-0123456789-abcdef', { direction: 'origin-to-edge', method: 'POST', pathAndQuery: '/_nixedge/write-back', body: new TextEncoder().encode(body) });
     const response = await send('/_nixedge/write-back', { method: 'POST', body, headers }, { NIXEDGE_SHARED_SECRET: '' });
     expect(response.status).toBe(403);
     expect(await errorCode(response)).toBe('DENIED');

@@ -23,7 +23,7 @@ export async function fetchFromOrigin(config: EdgeConfig, request: Request): Pro
     if (value !== null) headers.set(name, value);
   }
   if (config.sharedSecret) {
-    const signature = await signRequest(config.sharedSecret, { method: request.method, pathAndQuery, body: new Uint8Array() });
+    const signature = await signRequest(config.sharedSecret, { direction: 'edge-to-origin', method: request.method, pathAndQuery, body: new Uint8Array() });
     for (const [name, value] of Object.entries(signature)) headers.set(name, value);
   }
   try {

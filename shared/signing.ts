@@ -1,7 +1,8 @@
 /**
  * Request signing between the edge and the origin: HMAC-SHA256 with a shared secret over the
- * method, the path (with query), a timestamp, a nonce and the body's sha256. Used both ways: the
- * edge signs the misses it forwards, the origin signs its write-backs. WebCrypto only, so the same
+ * direction, the method, the path (with query), a timestamp, a nonce and the body's sha256. Used
+ * both ways: the edge signs the misses it forwards (edge-to-origin), the origin signs its
+ * write-backs (origin-to-edge); the direction is signed, so neither side accepts the other's. WebCrypto only, so the same
  * code runs in Node and in Workers; `crypto.subtle.verify` compares in constant time.
  *
  * A verifier also refuses timestamps more than MAX_CLOCK_SKEW_SECONDS away and, with its own
@@ -19,7 +20,11 @@ export const SIGNATURE_HEADERS = {
 /** How far a signed request's timestamp may be from the verifier's clock. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
+/** Which way a request goes: a signature made for one direction is refused in the other. */
+export type SignedDirection = 'edge-to-origin' | 'origin-to-edge';
+
 export interface SignedParts {
+  direction: SignedDirection;
   method: string;
   /** Path and query exactly as sent (`/v2/hello/manifests/latest?ns=x`). */
   pathAndQuery: string;
@@ -41,7 +46,7 @@ async function hmacKey(secret: string) {
  * Both tiers must build it identically: shared/signing.test.ts pins it with fixed vectors.
  */
 export async function canonicalString(parts: SignedParts, timestamp: string, nonce: string): Promise<string> {
-  return ['nixedge-hmac-v1', parts.method.toUpperCase(), parts.pathAndQuery, timestamp, nonce, await sha256Hex(parts.body)].join('\n');
+  return ['nixedge-hmac-v2', parts.direction, parts.method.toUpperCase(), parts.pathAndQuery, timestamp, nonce, await sha256Hex(parts.body)].join('\n');
 }
 
 async function canonical(parts: SignedParts, timestamp: string, nonce: string): Promise<Uint8Array<ArrayBuffer>> {

@@ -25,7 +25,7 @@ export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   const url = new URL(c.req.url);
   const verification = await verifyRequest(
     config.sharedSecret,
-    { method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, body },
+    { direction: 'origin-to-edge', method: c.req.method, pathAndQuery: `${url.pathname}${url.search}`, body },
     (name) => c.req.header(name),
   );
   if (!verification.ok) {

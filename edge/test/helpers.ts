@@ -50,7 +50,7 @@ export async function postWriteBack(
   options: { secret?: string; now?: number; headers?: Record<string, string>; signBody?: string } = {},
 ): Promise<Response> {
   const bytes = new TextEncoder().encode(options.signBody ?? body);
-  const signature = await signRequest(options.secret ?? TEST_SECRET, { method: 'POST', pathAndQuery: WRITE_BACK_PATH, body: bytes }, options.now);
+  const signature = await signRequest(options.secret ?? TEST_SECRET, { direction: 'origin-to-edge', method: 'POST', pathAndQuery: WRITE_BACK_PATH, body: bytes }, options.now);
   return send(WRITE_BACK_PATH, {
     method: 'POST',
     body,

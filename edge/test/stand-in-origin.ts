@@ -32,7 +32,7 @@ export async function startStandInOrigin(): Promise<{ port: number; close: () =>
         response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(requests));
         return;
       }
-      const verification = await verifyRequest(TEST_SECRET, { method: request.method ?? 'GET', pathAndQuery: path, body: new Uint8Array() }, (name) => {
+      const verification = await verifyRequest(TEST_SECRET, { direction: 'edge-to-origin', method: request.method ?? 'GET', pathAndQuery: path, body: new Uint8Array() }, (name) => {
         const value = request.headers[name];
         return Array.isArray(value) ? value[0] : value;
       });

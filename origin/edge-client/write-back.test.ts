@@ -52,7 +52,7 @@ class StandInEdge {
     const bytes = Buffer.concat(chunks);
     const verification = await verifyRequest(
       SECRET,
-      { method: request.method ?? '', pathAndQuery: request.url ?? '', body: bytes },
+      { direction: 'origin-to-edge', method: request.method ?? '', pathAndQuery: request.url ?? '', body: bytes },
       (name) => {
         const value = request.headers[name];
         return Array.isArray(value) ? value[0] : value;

@@ -170,7 +170,7 @@ export class EdgeWriteBack {
   /** POSTs `body` once, signed afresh; resolves with the status, throws what p-retry should retry (or not). */
   async #send(body: Uint8Array<ArrayBuffer>): Promise<number> {
     const pathAndQuery = `${this.#target.pathname}${this.#target.search}`;
-    const headers = await signRequest(this.#options.secret, { method: 'POST', pathAndQuery, body });
+    const headers = await signRequest(this.#options.secret, { direction: 'origin-to-edge', method: 'POST', pathAndQuery, body });
     const response = await this.#options.fetch(this.#target, {
       method: 'POST',
       headers: { ...headers, 'Content-Type': 'application/json' },

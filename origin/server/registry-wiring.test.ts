@@ -64,7 +64,7 @@ describe('the origin registry app with an edge secret and a write-back hook', ()
     }
     assert.equal(((await (await registry.request(path)).json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
     assert.equal(builds.length, 0, 'no build for an unsigned request');
-    const headers = await signRequest(SECRET, { method: 'GET', pathAndQuery: path, body: new Uint8Array(0) });
+    const headers = await signRequest(SECRET, { direction: 'edge-to-origin', method: 'GET', pathAndQuery: path, body: new Uint8Array(0) });
     const served = await registry.request(path, { headers });
     assert.equal(served.status, 200);
     assert.equal(served.headers.get('docker-content-digest'), image.record.manifests.docker.digest);

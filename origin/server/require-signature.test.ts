@@ -30,7 +30,7 @@ function app(secret: string | undefined, captured: Captured = { lines: [] }): Ho
 
 async function signed(path: string, options: { secret?: string; method?: string; now?: number; signedPath?: string } = {}): Promise<Record<string, string>> {
   const method = options.method ?? 'GET';
-  return signRequest(options.secret ?? SECRET, { method, pathAndQuery: options.signedPath ?? path, body: new Uint8Array(0) }, options.now);
+  return signRequest(options.secret ?? SECRET, { direction: 'edge-to-origin', method, pathAndQuery: options.signedPath ?? path, body: new Uint8Array(0) }, options.now);
 }
 
 async function assertRefused(response: Response, method = 'GET'): Promise<void> {
@@ -67,6 +67,14 @@ test('a request signed with another secret is refused', async () => {
   const path = '/v2/hello/manifests/latest';
   const captured: Captured = { lines: [] };
   await assertRefused(await app(SECRET, captured).request(path, { headers: await signed(path, { secret: 'x'.repeat(40) }) }));
+  assert.ok(captured.lines.some((l) => l['reason'] === 'forged'));
+});
+
+test('a signature made for the other direction (a write-back the origin signed) is refused', async () => {
+  const path = '/v2/hello/manifests/latest';
+  const headers = await signRequest(SECRET, { direction: 'origin-to-edge', method: 'GET', pathAndQuery: path, body: new Uint8Array(0) });
+  const captured: Captured = { lines: [] };
+  await assertRefused(await app(SECRET, captured).request(path, { headers }));
   assert.ok(captured.lines.some((l) => l['reason'] === 'forged'));
 });
 

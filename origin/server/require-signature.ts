@@ -55,7 +55,7 @@ export function requireSignature({ secret, logger, nonces, now = Date.now }: Req
     const at = now();
     const verification = await verifyRequest(
       secret,
-      { method: c.req.method, pathAndQuery: target, body: new Uint8Array(0) },
+      { direction: 'edge-to-origin', method: c.req.method, pathAndQuery: target, body: new Uint8Array(0) },
       (name) => c.req.header(name),
       at,
     );
