@@ -271,7 +271,15 @@ describe('tag freshness', () => {
     expect(movingPointer?.freshUntil).toBeLessThanOrEqual(Date.now() + 300_000);
     const response = await send('/v2/moving/manifests/latest');
     expect(response.headers.get('x-nixedge-cache')).toBe('HIT');
-    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(response.headers.get('cache-control')).toBe('private, no-cache');
+    expect(response.headers.get('vary')).toBe('Accept');
+    const pinnedByTag = await send(`/v2/pinned/manifests/${'a'.repeat(40)}`);
+    expect(pinnedByTag.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    expect(pinnedByTag.headers.get('vary')).toBe('Accept');
+    // By digest nothing is negotiated: the same bytes for everyone, cacheable by anyone.
+    const byDigest = await send(`/v2/pinned/manifests/${pinned.oci.digest}`);
+    expect(byDigest.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(byDigest.headers.get('vary')).toBeNull();
   });
 
   it('serves a stale tag at once and asks the origin to refresh it in the background', async () => {

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { Digest } from '../../shared/digest.ts';
 import { negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
-import { CACHE_CONTROL } from '../../shared/http.ts';
+import { CACHE_CONTROL, VARY_ACCEPT } from '../../shared/http.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig, type EdgeConfig } from '../config.ts';
 import { EdgeCache, type CachedManifest } from '../cache.ts';
@@ -24,7 +24,7 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
 
   if (reference.kind === 'digest') {
     const hit = await cache.manifest(reference.digest);
-    return hit ? manifestResponse(c, hit, reference.digest, 'HIT', CACHE_CONTROL.immutable) : forwardToOrigin(c, config);
+    return hit ? manifestResponse(c, hit, reference.digest, 'HIT', { 'Cache-Control': CACHE_CONTROL.immutable }) : forwardToOrigin(c, config);
   }
 
   const pointer = await cache.tagPointer(name.canonical, reference.tag);
@@ -34,14 +34,15 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
     if (hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
       if (!fresh) c.executionCtx.waitUntil(refreshTag(config, c.req.raw));
-      return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', pointer.pinned ? CACHE_CONTROL.immutable : CACHE_CONTROL.revalidate);
+      const cacheControl = pointer.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate;
+      return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', { 'Cache-Control': cacheControl, ...VARY_ACCEPT });
     }
   }
   return forwardToOrigin(c, config);
 }
 
 /** A manifest response with every header clients rely on, for GET and HEAD alike. */
-function manifestResponse(c: Context<EdgeEnv>, manifest: CachedManifest, digest: Digest, status: CacheStatus, cacheControl: string): Response {
+function manifestResponse(c: Context<EdgeEnv>, manifest: CachedManifest, digest: Digest, status: CacheStatus, caching: Record<string, string>): Response {
   return new Response(c.req.method === 'HEAD' ? null : manifest.bytes, {
     status: 200,
     headers: {
@@ -49,7 +50,7 @@ function manifestResponse(c: Context<EdgeEnv>, manifest: CachedManifest, digest:
       'Content-Length': String(manifest.bytes.byteLength),
       'Docker-Content-Digest': digest,
       ETag: `"${digest}"`,
-      'Cache-Control': cacheControl,
+      ...caching,
       [CACHE_STATUS_HEADER]: status,
     },
   });

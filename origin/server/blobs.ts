@@ -17,12 +17,13 @@ export async function serveBlob(c: Context, storage: Storage): Promise<Response>
   const key = contentKey(digest);
   const stat = await storage.stat(key);
   if (!stat) throw new RegistryError('BLOB_UNKNOWN', `No blob with digest ${digest}`);
-  const range = parseRange(c.req.header('range'), stat.size);
+  const etag = `"${digest}"`;
+  const range = parseRange(c.req.header('range'), stat.size, { header: c.req.header('if-range'), etag });
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest,
     'Accept-Ranges': 'bytes',
-    ETag: `"${digest}"`,
+    ETag: etag,
     'Cache-Control': CACHE_CONTROL.immutable,
     'Content-Length': String(range ? range.end - range.start + 1 : stat.size),
   };

@@ -6,7 +6,7 @@ import { contentKey } from '../../shared/keys.ts';
 import { manifestMediaType, negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
-import { CACHE_CONTROL } from '../../shared/http.ts';
+import { CACHE_CONTROL, VARY_ACCEPT } from '../../shared/http.ts';
 import { manifestFor } from '../cache/image-cache.ts';
 import type { ImageResolver, ResolvedImage } from '../builder/resolved-image.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -26,6 +26,8 @@ interface ServedManifest {
   digest: Digest;
   mediaType: string;
   cacheControl: string;
+  /** Chosen by the client's Accept (a tag), or the same for everyone (a digest). */
+  negotiated: boolean;
 }
 
 /** Serves a manifest by tag (from what the image's record says, building it when needed) or by digest (from storage). */
@@ -43,7 +45,8 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
       body: new TextEncoder().encode(document.body),
       digest: document.digest,
       mediaType: document.mediaType,
-      cacheControl: image.pinned ? CACHE_CONTROL.immutable : CACHE_CONTROL.revalidate,
+      cacheControl: image.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate,
+      negotiated: true,
     };
   }
   return new Response(c.req.method === 'HEAD' ? null : manifest.body, {
@@ -54,6 +57,7 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
       'Docker-Content-Digest': manifest.digest,
       ETag: `"${manifest.digest}"`,
       'Cache-Control': manifest.cacheControl,
+      ...(manifest.negotiated ? VARY_ACCEPT : {}),
     },
   });
 }
@@ -66,5 +70,5 @@ async function storedManifest(storage: Storage, digest: Digest): Promise<ServedM
   const bytes = await storage.readBytes(contentKey(digest));
   const mediaType = bytes && manifestMediaType(bytes);
   if (!bytes || !mediaType) throw unknown;
-  return { body: new Uint8Array(bytes), digest, mediaType, cacheControl: CACHE_CONTROL.immutable };
+  return { body: new Uint8Array(bytes), digest, mediaType, cacheControl: CACHE_CONTROL.immutable, negotiated: false };
 }

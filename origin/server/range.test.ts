@@ -60,3 +60,12 @@ test('parseRange: unsatisfiable ranges are 416 RANGE_INVALID with Content-Range 
     );
   }
 });
+
+test('If-Range: the range only when the validator is the blob\'s ETag exactly, else the whole blob (RFC 9110)', () => {
+  const etag = `"sha256:${'a'.repeat(64)}"`;
+  assert.deepEqual(parseRange('bytes=0-9', SIZE, { header: etag, etag }), { start: 0, end: 9 });
+  assert.deepEqual(parseRange('bytes=0-9', SIZE, { header: undefined, etag }), { start: 0, end: 9 }, 'no If-Range: the range');
+  for (const other of [`"sha256:${'b'.repeat(64)}"`, `W/${etag}`, 'Wed, 21 Oct 2015 07:28:00 GMT', '']) {
+    assert.equal(parseRange('bytes=0-9', SIZE, { header: other, etag }), undefined, `If-Range: ${other}`);
+  }
+});

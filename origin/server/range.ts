@@ -5,10 +5,13 @@ import type { ByteRange } from '../storage/storage.ts';
 
 /**
  * The range a `Range` header asks for within an object of `size` bytes; undefined for the whole
- * object (no header, or a form we ignore as RFC 9110 allows: several ranges, other units).
+ * object (no header, or a form we ignore as RFC 9110 allows: several ranges, other units). With
+ * an `If-Range` that does not match the object's ETag exactly (a strong comparison; a date never
+ * matches, as blobs carry no Last-Modified), the whole object is sent (RFC 9110 13.1.5).
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
+export function parseRange(header: string | undefined, size: number, ifRange?: { header: string | undefined; etag: string }): ByteRange | undefined {
   if (!header) return undefined;
+  if (ifRange?.header !== undefined && ifRange.header.trim() !== ifRange.etag) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match) return undefined;
   const [, first = '', last = ''] = match;

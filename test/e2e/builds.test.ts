@@ -216,7 +216,8 @@ describe('a git package source (NIXERY_PKGS_REPO)', () => {
         assert.notEqual(feature, latest, 'the branch builds its own package set');
         assert.equal(await digestOf(featureCommit), feature, 'a commit hash selects that commit');
         const pinned = await fetch(`${origin.url}/v2/hello/manifests/${featureCommit}`, { method: 'HEAD' });
-        assert.match(pinned.headers.get('cache-control') ?? '', /immutable/, 'a commit tag never changes');
+        assert.equal(pinned.headers.get('cache-control'), 'private, max-age=31536000, immutable', 'a commit tag never changes, and is negotiated');
+        assert.equal(pinned.headers.get('vary'), 'Accept');
 
         const rootfs = await pullAndUnpack(origin.host, `hello:${featureCommit}`, join(work.path, 'feature'));
         assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello from a branch!');

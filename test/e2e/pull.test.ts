@@ -118,6 +118,10 @@ describe('pulling images from the origin alone', () => {
     assert.equal(dockerManifest.config.digest, ociManifest.config.digest);
     const none = await fetch(`${origin.url}/v2/shell/hello/manifests/latest`);
     assert.equal(none.headers.get('content-type'), 'application/vnd.docker.distribution.manifest.v2+json');
+    for (const response of [oci, docker, none]) {
+      assert.equal(response.headers.get('vary'), 'Accept', 'a negotiated answer says so to caches');
+      assert.equal(response.headers.get('cache-control'), 'private, no-cache', 'and no shared cache may keep it');
+    }
   });
 
   it('serves blobs with HEAD, ranges and BLOB_UNKNOWN', async () => {
@@ -142,6 +146,13 @@ describe('pulling images from the origin alone', () => {
     assert.equal(((await missing.json()) as { errors: { code: string }[] }).errors[0]?.code, 'BLOB_UNKNOWN');
     const beyond = await fetch(`${origin.url}/v2/shell/hello/blobs/${layer.digest}`, { headers: { Range: `bytes=${layer.size}-` } });
     assert.equal(beyond.status, 416);
+    // A resumed download whose validator is not this blob's gets the whole blob (RFC 9110 If-Range).
+    const etag = head.headers.get('etag') ?? '';
+    const resumed = await fetch(`${origin.url}/v2/shell/hello/blobs/${layer.digest}`, { headers: { Range: 'bytes=0-9', 'If-Range': etag } });
+    assert.equal(resumed.status, 206);
+    const stale = await fetch(`${origin.url}/v2/shell/hello/blobs/${layer.digest}`, { headers: { Range: 'bytes=0-9', 'If-Range': '"sha256:other"' } });
+    assert.equal(stale.status, 200);
+    assert.equal(Buffer.from(await stale.arrayBuffer()).length, layer.size);
   });
 
   it('answers unknown packages with 404 MANIFEST_UNKNOWN naming each, with close matches', async () => {
