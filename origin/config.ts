@@ -52,6 +52,8 @@ export interface OriginConfig {
   /** Layers compressed and uploaded at once within one build. */
   layerConcurrency: number;
   maxConcurrentBuilds: number;
+  /** Evaluations at once; they never wait for build slots. */
+  maxConcurrentEvaluations: number;
   maxQueuedBuilds: number;
   logLevel: string;
   /** The edge in front of this origin: signed requests from it, write-backs to it (shared/signing.ts, shared/protocol.ts). */
@@ -131,6 +133,7 @@ const envSchema = z.object({
   LAYER_CONCURRENCY: integer(Math.max(2, availableParallelism()), 1, 64),
   MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   MAX_QUEUED_BUILDS: integer(32, 0, 10000),
+  MAX_CONCURRENT_EVALUATIONS: integer(Math.max(2, availableParallelism()), 1, 64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NIXEDGE_SHARED_SECRET: sharedSecret,
   EDGE_URL: baseUrl,
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     layerConcurrency: vars.LAYER_CONCURRENCY,
     maxConcurrentBuilds: vars.MAX_CONCURRENT_BUILDS,
     maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,
+    maxConcurrentEvaluations: vars.MAX_CONCURRENT_EVALUATIONS,
     logLevel: vars.LOG_LEVEL,
     edge: {
       ...(vars.NIXEDGE_SHARED_SECRET === undefined ? {} : { sharedSecret: vars.NIXEDGE_SHARED_SECRET }),

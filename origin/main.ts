@@ -29,12 +29,19 @@ async function main(): Promise<void> {
   const storage = await createStorage(config.storage);
   await checkStorage(storage, logger);
   const popularity = await loadPopularity(config.popularityUrl);
-  const queue = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
+  const builds = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
+  const evaluations = new BuildQueue({
+    concurrency: config.maxConcurrentEvaluations,
+    maxQueued: config.maxQueuedBuilds,
+    retryAfterSeconds: 5,
+    busyWith: 'evaluating too many package sets',
+  });
   const builder = new ImageBuilder({
     source: config.source,
     gitFetcher: new GitFetcher({ cacheDir: config.cacheDir }),
     storage,
-    queue,
+    evaluations,
+    builds,
     logger,
     layering: { name: DEFAULT_LAYERING_NAME, algorithm: defaultLayering, budget: config.layerBudget, popularity },
     gzipLevel: config.gzipLevel,

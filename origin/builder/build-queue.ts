@@ -11,6 +11,8 @@ export interface BuildQueueOptions {
   maxQueued: number;
   /** Seconds a refused client is told to wait. */
   retryAfterSeconds: number;
+  /** What the refusal says the registry is busy with (default: "building too many images"). */
+  busyWith?: string;
 }
 
 export class BuildQueue {
@@ -34,7 +36,7 @@ export class BuildQueue {
     if (existing) return existing as Promise<T>;
     if (this.#running >= this.#options.concurrency && this.#waiting.length >= this.#options.maxQueued) {
       return Promise.reject(
-        new RegistryError('TOOMANYREQUESTS', 'The registry is building too many images; retry shortly', {
+        new RegistryError('TOOMANYREQUESTS', `The registry is ${this.#options.busyWith ?? 'building too many images'}; retry shortly`, {
           headers: { 'Retry-After': String(this.#options.retryAfterSeconds) },
         }),
       );

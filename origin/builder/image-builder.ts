@@ -28,6 +28,7 @@ import { ImageCache, imageKey, imageRecord, type ImageRecord } from '../cache/im
 import { sha256Hex } from '../../shared/digest.ts';
 import { uploadLayer, storeBlob } from './upload-layer.ts';
 import type { BuildQueue } from './build-queue.ts';
+import { SingleFlight } from './single-flight.ts';
 import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
 
 /** Packages Nixery adds to every image: CA certificates and /etc/services & co. */
@@ -41,7 +42,10 @@ export interface ImageBuilderOptions {
   /** Brings git commits into the Nix store (NIXERY_PKGS_REPO). */
   gitFetcher: GitFetcher;
   storage: Storage;
-  queue: BuildQueue;
+  /** Slots for evaluations (bounded; never held by builds). */
+  evaluations: BuildQueue;
+  /** Slots for builds: realising, layering, uploading (past its bound: 429). */
+  builds: BuildQueue;
   logger: Logger;
   layering: { name: string; algorithm: LayeringAlgorithm; budget: number; popularity: Popularity };
   gzipLevel: number;
@@ -54,6 +58,7 @@ export class ImageBuilder implements ImageResolver {
   readonly #layerCache: LayerCache;
   readonly #imageCache: ImageCache;
   readonly #recipe: string;
+  readonly #resolutions = new SingleFlight<ResolvedImage>();
 
   constructor(options: ImageBuilderOptions) {
     this.#options = options;
@@ -62,18 +67,21 @@ export class ImageBuilder implements ImageResolver {
     this.#recipe = `layering=${options.layering.name};budget=${options.layering.budget};gzip=${options.gzipLevel}`;
   }
 
-  /** The image for a name and tag: from the image cache, or built now (one build per key). */
+  /**
+   * The image for a name and tag: from the image cache, or built now. Concurrent pulls of one image
+   * share one resolution. Only nix and layer work waits for a slot: an image already built is
+   * answered from the cache while every build slot is busy (429 is for builds only).
+   */
   async image(name: ImageName, tag: string): Promise<ResolvedImage> {
-    const flightKey = `${name.canonical}\0${tag}`;
-    return this.#options.queue.run(flightKey, () => this.#resolveOrBuild(name, tag));
+    return this.#resolutions.run(`${name.canonical}\0${tag}`, () => this.#resolveOrBuild(name, tag));
   }
 
   async #resolveOrBuild(name: ImageName, tag: string): Promise<ResolvedImage> {
     const logger = this.#options.logger.child({ image: name.canonical.replaceAll('\n', ' '), tag });
-    const signal = AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000);
+    const flight = `${name.canonical}\0${tag}`;
     try {
       const revision = await timed(logger, 'resolve-revision', () =>
-        resolveRevision(this.#options.source, revisionSelector(tag), signal),
+        resolveRevision(this.#options.source, revisionSelector(tag), AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000)),
       );
       // A revision known before evaluation (a git commit) keys the cache at once: one read.
       const knownKey = revision.revision === undefined ? undefined : await this.#key(name, `git:${revision.revision}`);
@@ -81,8 +89,13 @@ export class ImageBuilder implements ImageResolver {
         const cached = await this.#imageCache.get(knownKey);
         if (cached) return { record: cached, pinned: revision.pinned };
       }
-      const source = await this.#nixSource(revision, signal, logger);
-      const evaluation = await timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
+      // Evaluation has slots of its own: an image built already (keyed by its out paths) is not
+      // kept waiting behind builds. NIX_TIMEOUT runs from when the work starts, not while it waits.
+      const evaluation = await this.#options.evaluations.run(flight, async () => {
+        const signal = AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000);
+        const source = await this.#nixSource(revision, signal, logger);
+        return timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
+      });
       let key = knownKey;
       if (key === undefined) {
         // Otherwise the evaluated out paths identify the package set.
@@ -91,9 +104,14 @@ export class ImageBuilder implements ImageResolver {
         const cached = await this.#imageCache.get(key);
         if (cached) return { record: cached, pinned: revision.pinned };
       }
-
-      const record = await timed(logger, 'build', () => this.#build(name, evaluation, signal, logger));
-      await this.#imageCache.put(key, record);
+      const imageKey = key;
+      const record = await this.#options.builds.run(imageKey, () =>
+        timed(logger, 'build', async () => {
+          const built = await this.#build(name, evaluation, AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000), logger);
+          await this.#imageCache.put(imageKey, built);
+          return built;
+        }),
+      );
       return { record, pinned: revision.pinned };
     } catch (error) {
       throw toRegistryError(error, this.#options.nixTimeoutSeconds, logger);

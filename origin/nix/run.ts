@@ -1,8 +1,12 @@
 /**
  * Runs one nix command through execa in its own process group, so that a timeout or a cancelled
- * build kills nix and everything it started, not just the top process.
+ * build kills nix and everything it started, not just the top process. nix also gets a
+ * parent-death signal (`setpriv --pdeathsig TERM`, util-linux): when the origin dies, even by
+ * SIGKILL or the OOM killer, nix is told to stop, stops its builders and releases its locks, so a
+ * restarted origin can build the same image at once instead of waiting on orphans.
  */
 
+import { existsSync } from 'node:fs';
 import { execa, ExecaError } from 'execa';
 
 /** A nix command that failed, timed out or was cancelled. `stderr` is for logs, never for clients. */
@@ -29,6 +33,15 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+/** Whether util-linux's setpriv (with --pdeathsig) is here; without it nix runs as is. */
+const SETPRIV = '/usr/bin/setpriv';
+const hasSetpriv = existsSync(SETPRIV);
+
+/** The command that runs `file args` with SIGTERM as its parent-death signal, where setpriv exists. */
+export function withParentDeathSignal(file: string, args: readonly string[]): [string, string[]] {
+  return hasSetpriv ? [SETPRIV, ['--pdeathsig', 'TERM', '--', file, ...args]] : [file, [...args]];
+}
+
 /** How long nix gets to clean up after SIGTERM before the whole group is SIGKILLed. */
 const KILL_GRACE_MS = 3000;
 
@@ -36,7 +49,8 @@ const KILL_GRACE_MS = 3000;
 export async function runNix(file: string, args: readonly string[], options: RunOptions): Promise<string> {
   const command = [file, ...args.map((a) => (a.length > 200 ? `${a.slice(0, 200)}...` : a))].join(' ');
   if (options.signal.aborted) throw abortedError(command, options.signal);
-  const subprocess = execa(file, args, {
+  const [command0, args0] = withParentDeathSignal(file, args);
+  const subprocess = execa(command0, args0, {
     detached: true,
     cleanup: true,
     stdin: 'ignore',

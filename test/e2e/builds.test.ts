@@ -116,6 +116,63 @@ describe('builds', () => {
     }
   });
 
+  it('answers an image already built at once while every build slot is busy; only a new build gets 429', async () => {
+    const storage = await tempDir('storage');
+    const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path, NIX_TIMEOUT: '8', MAX_CONCURRENT_BUILDS: '1', MAX_QUEUED_BUILDS: '0' });
+    try {
+      assert.equal((await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' })).status, 200, 'hello is built');
+      const slow = fetch(`${origin.url}/v2/slow/manifests/latest`); // holds the one build slot
+      const deadline = Date.now() + 20_000;
+      while ((await processesRunning('sleep 1000')).length === 0) {
+        assert.ok(Date.now() < deadline, 'the slow build started');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const started = performance.now();
+      const cached = await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      const elapsed = performance.now() - started;
+      assert.equal(cached.status, 200);
+      assert.ok(elapsed < 1000, `the cached image answered in ${Math.round(elapsed)} ms while the slot was busy`);
+      const cold = await fetch(`${origin.url}/v2/jq/manifests/latest`, { method: 'HEAD' });
+      assert.equal(cold.status, 429, 'a new build past the bound is refused');
+      assert.equal((await slow).status, 500, 'the slow build ends at NIX_TIMEOUT');
+    } finally {
+      await origin.stop();
+      await storage.cleanup();
+    }
+  });
+
+  it('leaves no nix process behind when the origin is SIGKILLed mid-build, and a restart builds that image at once', async () => {
+    const storage = await tempDir('storage');
+    const env = { NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path, NIX_TIMEOUT: '60' };
+    const first = await startOrigin(env);
+    void fetch(`${first.url}/v2/slow/manifests/latest`).catch(() => undefined);
+    const waitFor = async (what: string, check: () => Promise<boolean>, ms: number): Promise<number> => {
+      const started = Date.now();
+      while (!(await check())) {
+        assert.ok(Date.now() - started < ms, what);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return Date.now() - started;
+    };
+    try {
+      await waitFor('the slow build started', async () => (await processesRunning('sleep 1000')).length > 0, 20_000);
+      await first.stop('SIGKILL'); // a crash: no shutdown code runs
+      await waitFor('nix and its builder stopped after the origin died', async () => (await processesRunning('sleep 1000')).length === 0, 10_000);
+      const second = await startOrigin({ ...env, NIX_TIMEOUT: '5' });
+      try {
+        const pending = fetch(`${second.url}/v2/slow/manifests/latest`);
+        const wait = await waitFor('the restarted origin started the build', async () => (await processesRunning('sleep 1000')).length > 0, 10_000);
+        assert.ok(wait < 5000, `the build started ${wait} ms after the pull, not after a lock held by an orphan`);
+        assert.equal((await pending).status, 500, 'and ends at its own NIX_TIMEOUT');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+      await storage.cleanup();
+    }
+  });
+
   it('refuses to start without exactly one package source, or without storage, with a clear message', async () => {
     const none = await originStartFailure({ STORAGE_PATH: '/tmp/x' });
     assert.equal(none.code, 1);
