@@ -23,6 +23,8 @@ export type BlobRedirect =
 
 export interface EdgeConfig {
   originUrl: string;
+  /** How long a miss waits for the origin to start answering (ORIGIN_TIMEOUT_SECONDS). */
+  originTimeoutSeconds: number;
   sharedSecret: string | undefined;
   tagTtlSeconds: number;
   blobRedirect: BlobRedirect;
@@ -43,6 +45,8 @@ const schema = z.object({
   ORIGIN_PUBLIC_URL: url.optional(),
   NIXEDGE_SHARED_SECRET: z.string().min(32, 'Expected NIXEDGE_SHARED_SECRET to be at least 32 characters').optional(),
   // Below 60 s a tag refreshes faster than KV propagates between locations: for tests and local use.
+  // Above the origin's NIX_TIMEOUT (60 s by default): a cold build answers before the edge gives up.
+  ORIGIN_TIMEOUT_SECONDS: seconds(180, 1, 3600),
   TAG_TTL_SECONDS: seconds(300, 1, 31_536_000),
   BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'gcs-signed', 'gcs-public', 'origin']),
   R2_PUBLIC_URL: z.string().optional(),
@@ -71,6 +75,7 @@ export function edgeConfig(env: Bindings): EdgeConfig {
   const vars = parsed.data;
   const config: EdgeConfig = {
     originUrl: vars.ORIGIN_URL,
+    originTimeoutSeconds: vars.ORIGIN_TIMEOUT_SECONDS,
     sharedSecret: vars.NIXEDGE_SHARED_SECRET,
     tagTtlSeconds: vars.TAG_TTL_SECONDS,
     blobRedirect: blobRedirect(vars),

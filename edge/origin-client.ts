@@ -26,13 +26,22 @@ export async function fetchFromOrigin(config: EdgeConfig, request: Request): Pro
     const signature = await signRequest(config.sharedSecret, { direction: 'edge-to-origin', method: request.method, pathAndQuery, body: new Uint8Array() });
     for (const [name, value] of Object.entries(signature)) headers.set(name, value);
   }
+  // The origin must start answering within ORIGIN_TIMEOUT_SECONDS; a body already streaming is not cut.
+  const answered = new AbortController();
+  const timer = setTimeout(() => answered.abort(new Error('origin timeout')), config.originTimeoutSeconds * 1000);
   try {
-    return await fetch(`${config.originUrl}${pathAndQuery}`, { method: request.method, headers, redirect: 'manual' });
+    return await fetch(`${config.originUrl}${pathAndQuery}`, { method: request.method, headers, redirect: 'manual', signal: answered.signal });
   } catch (error) {
-    throw new RegistryError('UNAVAILABLE', 'The origin cannot be reached: cached images still pull, new ones cannot be built right now', {
-      cause: error,
-      headers: { 'Retry-After': '30' },
-    });
+    const timedOut = answered.signal.aborted;
+    throw new RegistryError(
+      'UNAVAILABLE',
+      timedOut
+        ? `The origin did not answer within ${config.originTimeoutSeconds} s: cached images still pull; retry shortly`
+        : 'The origin cannot be reached: cached images still pull, new ones cannot be built right now',
+      { cause: error, headers: { 'Retry-After': '30' } },
+    );
+  } finally {
+    clearTimeout(timer);
   }
 }
 

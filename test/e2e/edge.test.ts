@@ -174,3 +174,37 @@ describe('a moving tag at the edge', () => {
     }
   });
 });
+
+describe('a hung origin behind the edge', () => {
+  it('answers misses 503 within ORIGIN_TIMEOUT_SECONDS while the origin is frozen, and cached pulls keep working', async () => {
+    const state = await tempDir('frozen-state');
+    const work = await tempDir('frozen-work');
+    const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort(), vars: { ORIGIN_TIMEOUT_SECONDS: '3' } });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    try {
+      await pullAndUnpack(new URL(local.edge.url).host, 'hello:latest', join(work.path, 'warm'));
+      await waitForEdgeHit(local.edge.url, '/v2/hello/manifests/latest');
+      process.kill(origin.pid, 'SIGSTOP'); // frozen: the connection is accepted, nothing answers
+      try {
+        const started = Date.now();
+        const miss = await fetch(`${local.edge.url}/v2/jq/manifests/latest`);
+        const elapsed = Date.now() - started;
+        assert.equal(miss.status, 503);
+        const body = (await miss.json()) as { errors: { code: string; message: string }[] };
+        assert.equal(body.errors[0]?.code, 'UNAVAILABLE');
+        assert.match(body.errors[0]!.message, /did not answer within 3 s/);
+        assert.ok(Number(miss.headers.get('retry-after')) > 0, 'Retry-After');
+        assert.ok(elapsed >= 2500 && elapsed < 10_000, `answered after ${elapsed} ms`);
+        const rootfs = await pullAndUnpack(new URL(local.edge.url).host, 'hello:latest', join(work.path, 'frozen'));
+        assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello, world!', 'a cached image still pulls');
+      } finally {
+        process.kill(origin.pid, 'SIGCONT');
+      }
+    } finally {
+      await origin.stop();
+      await local.edge.stop();
+      await state.cleanup();
+      await work.cleanup();
+    }
+  });
+});
