@@ -5,7 +5,7 @@
  */
 
 import type { Digest } from '../shared/digest.ts';
-import { kvBlobKey, kvManifestKey, kvNonceKey, kvTagKey } from '../shared/keys.ts';
+import { kvBlobKey, kvManifestKey, kvNonceKey, kvRefreshKey, kvTagKey } from '../shared/keys.ts';
 import { tagPointerSchema, type TagPointer } from '../shared/protocol.ts';
 import { LRUCache } from 'lru-cache';
 
@@ -17,6 +17,12 @@ export interface CachedManifest {
 interface ManifestMetadata {
   mediaType: string;
 }
+
+/** How long a refresh marker keeps other isolates from refreshing the same tag (KV's minimum TTL). */
+const REFRESH_MARKER_TTL_SECONDS = 60;
+
+/** Tag refreshes this isolate has under way, by tag key (concurrent stale hits share one). */
+const refreshing = new Map<string, Promise<void>>();
 
 /** How long a used nonce is remembered: past this its timestamp is too old to verify anyway. */
 const NONCE_TTL_SECONDS = 900;
@@ -90,8 +96,31 @@ export class EdgeCache {
     return Number(value);
   }
 
-  async putBlobSize(digest: Digest, size: number): Promise<void> {
+  /**
+   * Records a blob's size unless it is known already: images share layers, so write-backs name
+   * the same blobs again and again, and KV allows about one write per second per key.
+   */
+  async putBlobSizeIfAbsent(digest: Digest, size: number): Promise<void> {
+    if ((await this.blobSize(digest)) !== undefined) return;
     await this.#kv.put(kvBlobKey(digest), String(size));
+  }
+
+  /**
+   * Runs `refresh` for a stale tag unless a refresh of it is under way: in this isolate (a shared
+   * promise) or, as far as KV has seen, in another (a marker that expires by itself). Returns once
+   * the refresh this call started (or joined) is done.
+   */
+  async refreshOnce(canonicalName: string, tag: string, refresh: () => Promise<void>): Promise<void> {
+    const key = await kvRefreshKey(canonicalName, tag);
+    const running = refreshing.get(key);
+    if (running) return running;
+    const run = (async () => {
+      if ((await this.#kv.get(key)) !== null) return; // another isolate is on it
+      await this.#kv.put(key, '1', { expirationTtl: REFRESH_MARKER_TTL_SECONDS });
+      await refresh();
+    })().finally(() => refreshing.delete(key));
+    refreshing.set(key, run);
+    return run;
   }
 
   /**

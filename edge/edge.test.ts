@@ -296,6 +296,30 @@ describe('tag freshness', () => {
     expect((await originRequests()).map((r) => [r.method, r.path, r.signed])).toEqual([['HEAD', '/v2/hello/manifests/stale', true]]);
   });
 
+  it('sends one refresh for 20 concurrent stale hits of a tag', async () => {
+    const image = await testImage('many-stale');
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'manystale', 'latest', false)));
+    const cache = new EdgeCache(kv());
+    const canonical = parseImageName('manystale').canonical;
+    const pointer = await cache.tagPointer(canonical, 'latest');
+    await cache.putTagPointer(canonical, 'latest', { ...pointer!, freshUntil: Date.now() - 1000 });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => send('/v2/manystale/manifests/latest')));
+    expect(responses.map((r) => r.headers.get('x-nixedge-cache'))).toEqual(Array(20).fill('STALE'));
+    expect((await originRequests()).filter((r) => r.path === '/v2/manystale/manifests/latest')).toHaveLength(1);
+    // Later stale hits within the marker's lifetime (another isolate would see it too) send none.
+    await send('/v2/manystale/manifests/latest');
+    expect((await originRequests()).filter((r) => r.path === '/v2/manystale/manifests/latest')).toHaveLength(1);
+  });
+
+  it('a write-back of an image whose blobs are all known writes no blob key', async () => {
+    const image = await testImage('known-blobs');
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'knownblobs', 'latest', false)));
+    const counted = countingKv(kv());
+    expect((await postWriteBack(JSON.stringify(writeBackFor(image, 'knownblobs', 'v2', false)), { bindings: { CACHE: counted.kv } })).status).toBe(204);
+    expect(counted.writtenKeys().filter((key) => key.startsWith('b/'))).toEqual([]);
+    expect(counted.writtenKeys().some((key) => key.startsWith('t/')), 'the new tag pointer is written').toBe(true);
+  });
+
   it('never lets an older write-back replace a newer pointer', async () => {
     const older = await testImage('older');
     const newer = await testImage('newer');

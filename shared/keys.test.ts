@@ -6,7 +6,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentKey, imageCacheKey, kvBlobKey, kvManifestKey, kvNonceKey, kvTagKey, layerCacheKey, stagingKey } from './keys.ts';
+import { contentKey, imageCacheKey, kvBlobKey, kvManifestKey, kvNonceKey, kvRefreshKey, kvTagKey, layerCacheKey, stagingKey } from './keys.ts';
 
 const DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -27,6 +27,7 @@ describe('storage and KV keys: golden vectors', () => {
   it('KV keys of tag pointers: sha256 of the canonical name, NUL, the tag', async () => {
     const shellHello = 'nixedge-image/v1\nsystem=x86_64-linux\nshell=true\nbashinteractive\ncoreutils\nhello\nmoreutils\nnano';
     assert.equal(await kvTagKey(shellHello, 'latest'), 't/e0ac81fb85e2b76ad7be4e4cdadb6deb5915ef99cef8b5e19651526837321b4f');
+    assert.equal(await kvRefreshKey(shellHello, 'latest'), 'r/e0ac81fb85e2b76ad7be4e4cdadb6deb5915ef99cef8b5e19651526837321b4f');
     assert.equal(
       await kvTagKey('nixedge-image/v1\nsystem=aarch64-linux\nshell=false\ngit', '0123456789abcdef0123456789abcdef01234567'),
       't/c3a8def45e17298dec05f465a62a0e2f66312c216fafaf96f511b4e47f712c24',

@@ -39,6 +39,7 @@ export function stagingKey(id: string): string {
  *   t/<sha256 hex>    tag pointer (shared/protocol.ts TagPointer) for sha256(canonical name, tag)
  *   b/<digest>        blob size (decimal), for blob HEAD and redirects without the origin
  *   n/<nonce>         a write-back nonce already used (replay guard), expires
+ *   r/<sha256 hex>    a refresh of that tag pointer is under way (one at a time), expires
  */
 
 /** KV key of a manifest by digest. */
@@ -49,6 +50,11 @@ export function kvManifestKey(digest: Digest): string {
 /** KV key of the tag pointer for an image name (canonical form) and tag. */
 export async function kvTagKey(canonicalName: string, tag: string): Promise<string> {
   return `t/${await sha256Hex(`${canonicalName}\0${tag}`)}`;
+}
+
+/** KV key marking a refresh of the tag pointer of an image name and tag as under way. */
+export async function kvRefreshKey(canonicalName: string, tag: string): Promise<string> {
+  return `r/${(await kvTagKey(canonicalName, tag)).slice('t/'.length)}`;
 }
 
 /** KV key of a blob's size. */

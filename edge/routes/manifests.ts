@@ -33,7 +33,7 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
     const hit = await cache.manifest(descriptor.digest);
     if (hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
-      if (!fresh) c.executionCtx.waitUntil(refreshTag(config, c.req.raw));
+      if (!fresh) c.executionCtx.waitUntil(cache.refreshOnce(name.canonical, reference.tag, () => refreshTag(config, c.req.raw)));
       const cacheControl = pointer.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate;
       return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', { 'Cache-Control': cacheControl, ...VARY_ACCEPT });
     }
@@ -58,8 +58,8 @@ function manifestResponse(c: Context<EdgeEnv>, manifest: CachedManifest, digest:
 
 /**
  * Asks the origin for a stale tag again (HEAD, so nothing is streamed back); the origin resolves
- * it, rebuilding if the revision moved, and writes the new pointer back. The origin's single
- * flight makes concurrent refreshes of one tag a single build.
+ * it, rebuilding if the revision moved, and writes the new pointer back. One refresh per tag at a
+ * time (EdgeCache.refreshOnce); the origin's single flight joins any that still meet there.
  */
 async function refreshTag(config: EdgeConfig, request: Request): Promise<void> {
   try {

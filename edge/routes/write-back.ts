@@ -44,7 +44,7 @@ export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   for (const manifest of writeBack.manifests) {
     if (!(await cache.hasManifest(manifest.digest))) await cache.putManifest(manifest.digest, manifest.body, manifest.mediaType);
   }
-  await Promise.all(writeBack.blobs.map((blob) => cache.putBlobSize(blob.digest, blob.size)));
+  await Promise.all(writeBack.blobs.map((blob) => cache.putBlobSizeIfAbsent(blob.digest, blob.size)));
   if (writeBack.tag && tagCanonical !== undefined) {
     const previous = await cache.tagPointer(tagCanonical, writeBack.tag.tag);
     if (!previous || previous.writtenAt <= verification.timestamp) {

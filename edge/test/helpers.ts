@@ -47,7 +47,7 @@ export function writeBackFor(image: TestImage, name: string, tag: string, pinned
 /** POSTs a write-back signed with `secret` (the test secret by default). */
 export async function postWriteBack(
   body: string,
-  options: { secret?: string; now?: number; headers?: Record<string, string>; signBody?: string } = {},
+  options: { secret?: string; now?: number; headers?: Record<string, string>; signBody?: string; bindings?: Partial<Bindings> } = {},
 ): Promise<Response> {
   const bytes = new TextEncoder().encode(options.signBody ?? body);
   const signature = await signRequest(options.secret ?? TEST_SECRET, { direction: 'origin-to-edge', method: 'POST', pathAndQuery: WRITE_BACK_PATH, body: bytes }, options.now);
@@ -55,23 +55,25 @@ export async function postWriteBack(
     method: 'POST',
     body,
     headers: { 'Content-Type': 'application/json', ...signature, ...options.headers },
-  });
+  }, options.bindings);
 }
 
 /** A KV namespace that counts the reads made through it. */
-export function countingKv(kv: KVNamespace): { kv: KVNamespace; reads: () => number } {
+export function countingKv(kv: KVNamespace): { kv: KVNamespace; reads: () => number; writtenKeys: () => string[] } {
   let reads = 0;
+  const written: string[] = [];
   const counted = new Proxy(kv, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (property === 'get' || property === 'getWithMetadata') reads += 1;
+        if (property === 'put') written.push(String(args[0]));
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
-  return { kv: counted, reads: () => reads };
+  return { kv: counted, reads: () => reads, writtenKeys: () => [...written] };
 }
 
 /** The requests the stand-in origin received since the last reset. */
