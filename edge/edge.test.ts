@@ -330,6 +330,25 @@ describe('tag freshness', () => {
   });
 });
 
+describe('refusals remembered', () => {
+  it('answers a name the origin just refused from the edge, without asking the origin again', async () => {
+    const name = `nosuch${crypto.randomUUID().replaceAll('-', '')}`;
+    const first = await send(`/v2/${name}/manifests/latest`);
+    expect(first.status).toBe(404);
+    expect(first.headers.get('x-nixedge-cache')).toBe('MISS');
+    expect(await errorCode(first)).toBe('MANIFEST_UNKNOWN');
+    const again = await send(`/v2/${name}/manifests/latest`);
+    expect(again.status).toBe(404);
+    expect(again.headers.get('x-nixedge-cache')).toBe('HIT');
+    expect(await errorCode(again)).toBe('MANIFEST_UNKNOWN');
+    const head = await send(`/v2/${name}/manifests/latest`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+    expect((await originRequests()).filter((r) => r.path.startsWith(`/v2/${name}/`))).toHaveLength(1);
+    // Another tag of the same name is another question.
+    expect((await send(`/v2/${name}/manifests/other`)).headers.get('x-nixedge-cache')).toBe('MISS');
+  });
+});
+
 describe('origin down', () => {
   const down = { ORIGIN_URL: 'http://127.0.0.1:9' };
 

@@ -14,6 +14,8 @@ import { edgeConfig, type EdgeConfig } from '../config.ts';
 import { EdgeCache, type CachedManifest } from '../cache.ts';
 import { CACHE_STATUS_HEADER, type CacheStatus } from '../cache-status.ts';
 import { fetchFromOrigin, forwardToOrigin } from '../origin-client.ts';
+import { rememberedRefusal, rememberRefusal } from '../negative-cache.ts';
+import { limitColdRequests } from '../rate-limit.ts';
 
 /** Serves a manifest from KV, or from the origin on a miss. */
 export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
@@ -38,7 +40,12 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
       return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', { 'Cache-Control': cacheControl, ...VARY_ACCEPT });
     }
   }
-  return forwardToOrigin(c, config);
+  // Not cached: a name the origin refused a moment ago is refused again here; anything else may
+  // build, so it counts against the client's limit of cold requests.
+  const refused = await rememberedRefusal(name.canonical, reference.tag, c.req.method);
+  if (refused) return refused;
+  await limitColdRequests(c);
+  return rememberRefusal(name.canonical, reference.tag, c.req.method, await forwardToOrigin(c, config));
 }
 
 /** A manifest response with every header clients rely on, for GET and HEAD alike. */

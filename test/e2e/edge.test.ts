@@ -208,3 +208,34 @@ describe('a hung origin behind the edge', () => {
     }
   });
 });
+
+describe('a client looping over random names', () => {
+  it('meets 429 after the cold-request limit of wrangler.toml (30 a minute), while its cached pulls pass', async () => {
+    const state = await tempDir('limit-state');
+    const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    try {
+      assert.equal((await fetch(`${local.edge.url}/v2/hello/manifests/latest`)).status, 200);
+      await waitForEdgeHit(local.edge.url, '/v2/hello/manifests/latest');
+      const statuses: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const response = await fetch(`${local.edge.url}/v2/random${i}x${Date.now()}/manifests/latest`);
+        statuses.push(response.status);
+        if (response.status === 429) assert.ok(Number(response.headers.get('retry-after')) > 0, 'Retry-After');
+        await response.body?.cancel();
+      }
+      const firstRefused = statuses.indexOf(429);
+      assert.ok(firstRefused > 0 && firstRefused <= 30, `429 from request ${firstRefused + 1} on (${statuses.join(',')})`);
+      assert.ok(statuses.slice(0, firstRefused).every((status) => status === 404), 'before the limit: unknown packages');
+      assert.ok(statuses.slice(firstRefused).every((status) => status === 429), 'past it: refused');
+      assert.ok(origin.steps('evaluate').length <= 31, `the origin evaluated ${origin.steps('evaluate').length} names, not 50`);
+      const cached = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      assert.equal(cached.status, 200, 'a cached pull from the same client passes');
+      assert.equal(cached.headers.get('x-nixedge-cache'), 'HIT');
+    } finally {
+      await origin.stop();
+      await local.edge.stop();
+      await state.cleanup();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Refusals the origin gave for a request itself (unknown packages, and any other registry 4xx
+ * that is the request's), remembered briefly in this location's cache (the Workers Cache API): a
+ * repeated pull of a wrong name is answered at the edge, without the origin evaluating it again.
+ * Keyed by the canonical image name and tag; kept NEGATIVE_TTL_SECONDS (a moving tag may start
+ * to resolve after a channel bump, so never long). Only GET answers are kept (they carry the
+ * message); a HEAD is answered from them without the body.
+ */
+
+import { kvTagKey } from '../shared/keys.ts';
+import { CACHE_STATUS_HEADER } from './cache-status.ts';
+
+/** How long a refusal is remembered. */
+export const NEGATIVE_TTL_SECONDS = 60;
+
+/** Statuses of the origin that say the request is wrong and will stay wrong for a while. */
+const REFUSALS = new Set([400, 404, 422]);
+
+/** The cache key of a refusal: a URL no request can reach. */
+async function cacheKey(canonicalName: string, tag: string): Promise<Request> {
+  const key = await kvTagKey(canonicalName, tag);
+  return new Request(`https://negative.nixedge.invalid/${key.slice('t/'.length)}`);
+}
+
+/** A remembered refusal for this image name and tag, as the answer to `method`, or undefined. */
+export async function rememberedRefusal(canonicalName: string, tag: string, method: string): Promise<Response | undefined> {
+  const cached = await caches.default.match(await cacheKey(canonicalName, tag));
+  if (!cached) return undefined;
+  const headers = new Headers(cached.headers);
+  headers.set(CACHE_STATUS_HEADER, 'HIT');
+  headers.set('Cache-Control', 'no-store');
+  return new Response(method === 'HEAD' ? null : cached.body, { status: cached.status, headers });
+}
+
+/** Remembers `response` when it is a refusal of a GET; returns the response to send on. */
+export async function rememberRefusal(canonicalName: string, tag: string, method: string, response: Response): Promise<Response> {
+  if (method !== 'GET' || !REFUSALS.has(response.status)) return response;
+  const body = await response.arrayBuffer();
+  const headers = new Headers(response.headers);
+  headers.set('Cache-Control', `max-age=${NEGATIVE_TTL_SECONDS}`);
+  await caches.default.put(await cacheKey(canonicalName, tag), new Response(body, { status: response.status, headers }));
+  headers.set('Cache-Control', 'no-store');
+  return new Response(body, { status: response.status, headers });
+}
