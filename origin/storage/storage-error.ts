@@ -15,7 +15,7 @@
  * be read) and programming errors (invalid keys) are not storage failures and pass unchanged.
  */
 
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from '../../shared/errors.ts';
 import { InvalidKeyError } from './keys-guard.ts';
 import type { ByteRange, Storage } from './storage.ts';
@@ -88,19 +88,29 @@ export function withStorageErrors(backend: StorageBackend): Storage {
     move: (from, to) => guard('move', () => backend.move(from, to)),
     delete: (key) => guard('delete', () => backend.delete(key)),
     writeStream: async (key: string, body: Readable) => {
+      // The backend reads a relay, never `body` itself: when the store fails, the backend destroys
+      // the relay, so an error on `body` can only be the data's own (a store path that cannot be read).
+      const relay = new PassThrough({ highWaterMark: body.readableHighWaterMark });
+      relay.on('error', () => undefined); // the backend sees it through its own reading; never unhandled
       let sourceError: unknown;
-      const remember = (error: unknown): void => {
+      const onSourceError = (error: unknown): void => {
         sourceError ??= error;
+        // Not from inside the source's 'error' event: a FileHandle the backend is opening at that
+        // moment trips an assertion in Node 24 (InternalCallbackScope::Close).
+        setImmediate(() => relay.destroy(error instanceof Error ? error : new Error(String(error))));
       };
-      body.once('error', remember);
+      body.on('error', onSourceError);
+      body.pipe(relay);
       try {
-        return await backend.writeStream(key, body);
+        return await backend.writeStream(key, relay);
       } catch (error) {
-        // The data failed (e.g. a store path could not be read): not a storage failure.
-        if (sourceError !== undefined) throw error;
+        if (sourceError !== undefined) throw sourceError;
         throw classified('writeStream', error);
       } finally {
-        body.off('error', remember);
+        // (onSourceError stays: an error the source emits later must not go unhandled.)
+        body.unpipe(relay);
+        // The store gave up: stop whoever produces the data (without an error of its own).
+        if (relay.destroyed && !body.readableEnded && !body.destroyed) body.destroy();
       }
     },
   };

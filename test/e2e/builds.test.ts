@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -170,6 +170,27 @@ describe('builds', () => {
     } finally {
       await first.stop();
       await storage.cleanup();
+    }
+  });
+
+  it('answers 503 with Retry-After while the storage disk is full, and builds again once there is room', async () => {
+    const mount = await tempDir('full-disk');
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount.path]);
+    const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: join(mount.path, 'storage') });
+    try {
+      assert.equal((await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' })).status, 200);
+      // Fill what is left (dd stops at ENOSPC).
+      await execa('dd', ['if=/dev/zero', `of=${join(mount.path, 'filler')}`, 'bs=1M'], { reject: false });
+      const full = await fetch(`${origin.url}/v2/jq/manifests/latest`);
+      assert.equal(full.status, 503);
+      assert.equal(((await full.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAVAILABLE');
+      assert.ok(Number(full.headers.get('retry-after')) > 0, 'Retry-After');
+      await rm(join(mount.path, 'filler'));
+      assert.equal((await fetch(`${origin.url}/v2/jq/manifests/latest`, { method: 'HEAD' })).status, 200, 'room again: it builds');
+    } finally {
+      await origin.stop();
+      await execa('umount', [mount.path]);
+      await mount.cleanup();
     }
   });
 
