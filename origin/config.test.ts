@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, loadConfig } from './config.ts';
+import { NIXPKGS_LOCATIONS } from './nix/source.ts';
 
 const BASE = { NIXERY_PKGS_PATH: '/srv/pkgs', STORAGE_PATH: '/var/lib/nixedge' };
 
@@ -67,8 +68,8 @@ test('each package source alone', () => {
   const cases: [env: Record<string, string>, source: unknown][] = [
     [{ NIXERY_PKGS_PATH: '/srv/pkgs' }, { kind: 'path', path: '/srv/pkgs' }],
     [{ NIXERY_PKGS_REPO: 'https://git.example.com/pkgs.git' }, { kind: 'git', url: 'https://git.example.com/pkgs.git' }],
-    [{ NIXERY_CHANNEL: 'nixos-unstable' }, { kind: 'channel', channel: 'nixos-unstable' }],
-    [{ NIXERY_CHANNEL: ' nixos-24.05 ', NIXERY_PKGS_PATH: '  ' }, { kind: 'channel', channel: 'nixos-24.05' }],
+    [{ NIXERY_CHANNEL: 'nixos-unstable' }, { kind: 'channel', channel: 'nixos-unstable', nixpkgs: NIXPKGS_LOCATIONS }],
+    [{ NIXERY_CHANNEL: ' nixos-24.05 ', NIXERY_PKGS_PATH: '  ' }, { kind: 'channel', channel: 'nixos-24.05', nixpkgs: NIXPKGS_LOCATIONS }],
   ];
   for (const [env, source] of cases) {
     assert.deepEqual(loadConfig({ STORAGE_PATH: '/data', ...env }).source, source);

@@ -6,7 +6,7 @@
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { PackageSource } from './nix/source.ts';
+import { NIXPKGS_LOCATIONS, type PackageSource } from './nix/source.ts';
 
 export type StorageConfig =
   | { backend: 'filesystem'; path: string }
@@ -107,6 +107,9 @@ const envSchema = z.object({
   NIXERY_PKGS_PATH: optionalString,
   NIXERY_PKGS_REPO: optionalString,
   NIXERY_CHANNEL: optionalString,
+  NIXEDGE_CHANNELS_URL: baseUrl,
+  NIXEDGE_NIXPKGS_ARCHIVE_URL: baseUrl,
+  NIXEDGE_NIXPKGS_GIT_URL: optionalString,
   NIXERY_STORAGE_BACKEND: z
     .enum(['filesystem', 's3', 'gcs'], {
       message: 'Expected NIXERY_STORAGE_BACKEND to be "filesystem", "s3" (R2 and any S3-compatible store) or "gcs" (Google Cloud Storage)',
@@ -151,7 +154,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
   const sources: PackageSource[] = [];
   if (vars.NIXERY_PKGS_PATH) sources.push({ kind: 'path', path: resolve(vars.NIXERY_PKGS_PATH) });
   if (vars.NIXERY_PKGS_REPO) sources.push({ kind: 'git', url: vars.NIXERY_PKGS_REPO });
-  if (vars.NIXERY_CHANNEL) sources.push({ kind: 'channel', channel: vars.NIXERY_CHANNEL });
+  if (vars.NIXERY_CHANNEL) {
+    sources.push({
+      kind: 'channel',
+      channel: vars.NIXERY_CHANNEL,
+      nixpkgs: {
+        channels: vars.NIXEDGE_CHANNELS_URL ?? NIXPKGS_LOCATIONS.channels,
+        archive: vars.NIXEDGE_NIXPKGS_ARCHIVE_URL ?? NIXPKGS_LOCATIONS.archive,
+        git: vars.NIXEDGE_NIXPKGS_GIT_URL ?? NIXPKGS_LOCATIONS.git,
+      },
+    });
+  }
   const [source] = sources;
   if (sources.length !== 1 || source === undefined) {
     throw new ConfigError(

@@ -5,6 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RegistryError, type ErrorCode } from '../../shared/errors.ts';
 import { revisionSelector } from '../../shared/reference.ts';
 import { resolveRevision, type PackageSource } from './source.ts';
@@ -28,22 +31,6 @@ test('path source: only latest exists', async () => {
   });
   for (const tag of ['main', COMMIT]) {
     await assert.rejects(resolveRevision(source, revisionSelector(tag), signal()), isRegistryError('MANIFEST_UNKNOWN'));
-  }
-});
-
-test('channel source: the tag picks the nixpkgs tarball; only a commit is pinned', async () => {
-  const source: PackageSource = { kind: 'channel', channel: 'nixos-unstable' };
-  const cases: [tag: string, ref: string, revision: string | undefined][] = [
-    ['latest', 'nixos-unstable', undefined],
-    ['nixos-24.05', 'nixos-24.05', undefined],
-    [COMMIT, COMMIT, COMMIT],
-  ];
-  for (const [tag, ref, revision] of cases) {
-    assert.deepEqual(await resolveRevision(source, revisionSelector(tag), signal()), {
-      argument: { kind: 'tarball', url: `https://github.com/NixOS/nixpkgs/archive/${ref}.tar.gz` },
-      revision,
-      pinned: revision !== undefined,
-    }, tag);
   }
 });
 
@@ -112,5 +99,49 @@ test('git source: an unknown ref is MANIFEST_UNKNOWN, an unreachable repository 
   const missing: PackageSource = { kind: 'git', url: pathToFileURL(join(repository, 'missing.git')).href };
   for (const tag of ['latest', 'main']) {
     await assert.rejects(resolveRevision(missing, revisionSelector(tag), signal()), isRegistryError('UNAVAILABLE'));
+  }
+});
+
+test('channel source: every tag resolves to a commit (channels first, then nixpkgs branches and tags); only a commit tag is pinned', async () => {
+  // A stand-in for channels.nixos.org: `/<channel>/git-revision` answers the channel's commit.
+  const channels = new Map([['nixos-unstable', commits['second']!], ['nixos-24.05', commits['first']!]]);
+  const server = createServer((request, response) => {
+    const match = /^\/([^/]+)\/git-revision$/.exec(request.url ?? '');
+    const commit = match ? channels.get(decodeURIComponent(match[1]!)) : undefined;
+    if (commit) response.writeHead(200).end(`${commit}\n`);
+    else response.writeHead(404).end('no such channel');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const nixpkgs = {
+      channels: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      archive: 'https://archive.example/nixpkgs',
+      git: pathToFileURL(repository).href, // branches and tags that are not channels come from here
+    };
+    const source: PackageSource = { kind: 'channel', channel: 'nixos-unstable', nixpkgs };
+    const cases: [tag: string, commit: string, pinned: boolean][] = [
+      ['latest', commits['second']!, false],
+      ['nixos-24.05', commits['first']!, false],
+      ['feature', commits['feature']!, false], // not a channel: a branch of nixpkgs
+      [COMMIT, COMMIT, true],
+    ];
+    for (const [tag, commit, pinned] of cases) {
+      assert.deepEqual(
+        await resolveRevision(source, revisionSelector(tag), signal()),
+        { argument: { kind: 'tarball', url: `https://archive.example/nixpkgs/${commit}.tar.gz` }, revision: commit, pinned },
+        tag,
+      );
+    }
+    await assert.rejects(resolveRevision(source, revisionSelector('no-such-channel'), signal()), (error: unknown) => {
+      assert.ok(error instanceof RegistryError);
+      assert.equal(error.code, 'MANIFEST_UNKNOWN');
+      assert.match(error.message, /no channel, branch or tag "no-such-channel"/);
+      return true;
+    });
+    const down = { ...source, nixpkgs: { ...nixpkgs, channels: 'http://127.0.0.1:9' } };
+    await assert.rejects(resolveRevision(down, revisionSelector('latest'), signal()), isRegistryError('UNAVAILABLE'));
+  } finally {
+    server.close();
   }
 });

@@ -18,7 +18,23 @@ import type { RevisionSelector } from '../../shared/reference.ts';
 export type PackageSource =
   | { kind: 'path'; path: string }
   | { kind: 'git'; url: string }
-  | { kind: 'channel'; channel: string };
+  | { kind: 'channel'; channel: string; nixpkgs: NixpkgsLocations };
+
+/** Where nixpkgs' channels, archives and repository are (NIXEDGE_* overrides; tests use stand-ins). */
+export interface NixpkgsLocations {
+  /** `<channels>/<channel>/git-revision` names the commit a channel is at (https://channels.nixos.org). */
+  channels: string;
+  /** `<archive>/<commit>.tar.gz` is nixpkgs at that commit (https://github.com/NixOS/nixpkgs/archive). */
+  archive: string;
+  /** The repository, for branches and tags that are not channels (https://github.com/NixOS/nixpkgs). */
+  git: string;
+}
+
+export const NIXPKGS_LOCATIONS: NixpkgsLocations = {
+  channels: 'https://channels.nixos.org',
+  archive: 'https://github.com/NixOS/nixpkgs/archive',
+  git: 'https://github.com/NixOS/nixpkgs',
+};
 
 /** Where one revision of the package set is: a directory, a git commit, or a tarball URL. */
 export type SourceLocation =
@@ -59,14 +75,46 @@ export async function resolveRevision(
       return { argument: { kind: 'git', url: source.url, rev: commit }, revision: commit, pinned: selector.kind === 'commit' };
     }
     case 'channel': {
-      const ref = selector.kind === 'default' ? source.channel : selector.kind === 'commit' ? selector.commit : selector.ref;
-      const pinned = COMMIT.test(ref);
+      // Every tag resolves to a commit before nix runs: the commit keys the image cache, so a pull
+      // of an image built already answers without evaluating nixpkgs.
+      const commit =
+        selector.kind === 'commit' ? selector.commit : await channelCommit(source.nixpkgs, selector.kind === 'default' ? source.channel : selector.ref, signal);
       return {
-        argument: { kind: 'tarball', url: `https://github.com/NixOS/nixpkgs/archive/${encodeURIComponent(ref)}.tar.gz` },
-        revision: pinned ? ref : undefined,
-        pinned,
+        argument: { kind: 'tarball', url: `${source.nixpkgs.archive}/${commit}.tar.gz` },
+        revision: commit,
+        pinned: selector.kind === 'commit',
       };
     }
+  }
+}
+
+/**
+ * The commit a channel is at (`<channels>/<name>/git-revision`, as channels.nixos.org publishes
+ * it), or, for a name that is not a channel, the nixpkgs branch or tag of that name.
+ */
+async function channelCommit(nixpkgs: NixpkgsLocations, name: string, signal: AbortSignal): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(`${nixpkgs.channels}/${encodeURIComponent(name)}/git-revision`, { signal, redirect: 'follow' });
+  } catch (error) {
+    throw new RegistryError('UNAVAILABLE', 'The nixpkgs channels could not be reached', { cause: error, headers: { 'Retry-After': '30' } });
+  }
+  if (response.ok) {
+    const commit = (await response.text()).trim();
+    if (COMMIT.test(commit)) return commit;
+    throw new RegistryError('UNAVAILABLE', `The channel ${name} names no commit`, { headers: { 'Retry-After': '30' } });
+  }
+  await response.body?.cancel();
+  if (response.status !== 404) {
+    throw new RegistryError('UNAVAILABLE', `The nixpkgs channels answered ${response.status}`, { headers: { 'Retry-After': '30' } });
+  }
+  try {
+    return await lsRemote(nixpkgs.git, { kind: 'ref', ref: name }, signal);
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === 'MANIFEST_UNKNOWN') {
+      throw new RegistryError('MANIFEST_UNKNOWN', `nixpkgs has no channel, branch or tag "${name}"`);
+    }
+    throw error;
   }
 }
 

@@ -313,3 +313,65 @@ describe('a git package source (NIXERY_PKGS_REPO)', () => {
     }
   });
 });
+
+describe('a channel package source (NIXERY_CHANNEL)', () => {
+  it('resolves the channel to a commit before nix runs: an image built already answers without nix, and a moved channel builds once', async () => {
+    const work = await tempDir('channel');
+    // A stand-in for channels.nixos.org (`/<channel>/git-revision`) and GitHub's archive
+    // (`/archive/<commit>.tar.gz`, one top-level directory as GitHub makes them), named as such.
+    const tarballs = new Map<string, Buffer>();
+    const makeTarball = async (commit: string, greeting: string): Promise<void> => {
+      const dir = join(work.path, `nixpkgs-${commit}`);
+      await execa('cp', ['-r', FIXTURE_PKGS, dir]);
+      await execa('sed', ['-i', `s/Hello, world!/${greeting}/`, join(dir, 'default.nix')]);
+      const { stdout } = await execa('tar', ['-czf', '-', '-C', work.path, `nixpkgs-${commit}`], { encoding: 'buffer' });
+      tarballs.set(commit, Buffer.from(stdout));
+    };
+    const [first, second] = ['1'.repeat(40), '2'.repeat(40)];
+    await makeTarball(first, 'Hello from the channel!');
+    await makeTarball(second, 'Hello from the moved channel!');
+    let channelAt = first;
+    const lookups: string[] = [];
+    const server = createServer((request, response) => {
+      const url = request.url ?? '';
+      lookups.push(url);
+      const tarball = /^\/archive\/([0-9a-f]{40})\.tar\.gz$/.exec(url);
+      if (url === '/nixos-test/git-revision') response.writeHead(200).end(`${channelAt}\n`);
+      else if (tarball && tarballs.has(tarball[1]!)) response.writeHead(200, { 'Content-Type': 'application/gzip' }).end(tarballs.get(tarball[1]!));
+      else response.writeHead(404).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const origin = await startOrigin({
+      NIXERY_CHANNEL: 'nixos-test',
+      NIXEDGE_CHANNELS_URL: base,
+      NIXEDGE_NIXPKGS_ARCHIVE_URL: `${base}/archive`,
+      STORAGE_PATH: join(work.path, 'storage'),
+    });
+    const digestOfLatest = async (): Promise<string | null> => {
+      const response = await fetch(`${origin.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      assert.equal(response.status, 200, `hello:latest: (origin log: ${origin.logFile})`);
+      return response.headers.get('docker-content-digest');
+    };
+    try {
+      const built = await digestOfLatest();
+      assert.equal(origin.steps('evaluate').length, 1);
+      assert.equal(await digestOfLatest(), built);
+      assert.equal(origin.steps('evaluate').length, 1, 'a pull of the image built already runs no nix');
+      assert.ok(lookups.filter((url) => url.endsWith('/git-revision')).length >= 2, 'the channel was asked each time');
+
+      channelAt = second; // the channel moves on
+      const moved = await digestOfLatest();
+      assert.notEqual(moved, built);
+      assert.equal(await digestOfLatest(), moved);
+      assert.equal(origin.steps('evaluate').length, 2, 'the moved channel was evaluated once');
+      const rootfs = await pullAndUnpack(origin.host, 'hello:latest', join(work.path, 'moved'));
+      assert.equal((await chrootRun(rootfs, ['/bin/hello'])).trim(), 'Hello from the moved channel!');
+    } finally {
+      await origin.stop();
+      server.close();
+      await work.cleanup();
+    }
+  });
+});
