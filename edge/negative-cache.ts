@@ -9,6 +9,7 @@
 
 import { kvTagKey } from '../shared/keys.ts';
 import { CACHE_STATUS_HEADER } from './cache-status.ts';
+import { REASON_HEADER } from '../shared/error-response.ts';
 
 /** How long a refusal is remembered. */
 export const NEGATIVE_TTL_SECONDS = 60;
@@ -29,7 +30,9 @@ export async function rememberedRefusal(canonicalName: string, tag: string, meth
   const headers = new Headers(cached.headers);
   headers.set(CACHE_STATUS_HEADER, 'HIT');
   headers.set('Cache-Control', 'no-store');
-  return new Response(method === 'HEAD' ? null : cached.body, { status: cached.status, headers });
+  const statusText = headers.get(REASON_HEADER) ?? cached.statusText;
+  headers.delete(REASON_HEADER);
+  return new Response(method === 'HEAD' ? null : cached.body, { status: cached.status, statusText, headers });
 }
 
 /** Remembers `response` when it is a refusal of a GET; returns the response to send on. */
@@ -38,7 +41,9 @@ export async function rememberRefusal(canonicalName: string, tag: string, method
   const body = await response.arrayBuffer();
   const headers = new Headers(response.headers);
   headers.set('Cache-Control', `max-age=${NEGATIVE_TTL_SECONDS}`);
+  headers.set(REASON_HEADER, response.statusText); // the cache may not keep a reason phrase
   await caches.default.put(await cacheKey(canonicalName, tag), new Response(body, { status: response.status, headers }));
+  headers.delete(REASON_HEADER);
   headers.set('Cache-Control', 'no-store');
-  return new Response(body, { status: response.status, headers });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }

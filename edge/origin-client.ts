@@ -50,5 +50,6 @@ export async function forwardToOrigin(c: Context<EdgeEnv>, config: EdgeConfig): 
   const upstream = await fetchFromOrigin(config, c.req.raw);
   const headers = new Headers(upstream.headers);
   headers.set(CACHE_STATUS_HEADER, 'MISS');
-  return new Response(c.req.method === 'HEAD' ? null : upstream.body, { status: upstream.status, headers });
+  // The origin's reason phrase (an error's message, for clients that print only the status line) is kept.
+  return new Response(c.req.method === 'HEAD' ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }

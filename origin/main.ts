@@ -16,6 +16,7 @@ import { ImageBuilder } from './builder/image-builder.ts';
 import { defaultLayering, DEFAULT_LAYERING_NAME } from './layers/index.ts';
 import { loadPopularity } from './layers/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
+import { ReasonPhraseResponse } from './server/reason-phrase.ts';
 import { EdgeWriteBack } from './edge-client/write-back.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     sharedSecret,
     onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
   });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
       { port: info.port, nix: nix.version, popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
       `nixedge origin listening on port ${info.port}`,

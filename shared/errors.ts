@@ -38,22 +38,27 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** Extra response headers (e.g. `Retry-After` with TOOMANYREQUESTS). */
   readonly headers: Record<string, string>;
+  /** The HTTP reason phrase to answer with (ASCII, one line), for clients that see nothing else. */
+  readonly reason: string | undefined;
+  readonly #status: number | undefined;
 
   constructor(
     code: ErrorCode,
     message: string = ERROR_TABLE[code].message,
-    options: { detail?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
+    options: { detail?: unknown; headers?: Record<string, string>; cause?: unknown; status?: number; reason?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RegistryError';
     this.code = code;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
+    this.reason = options.reason;
+    this.#status = options.status;
   }
 
-  /** The HTTP status this error is answered with. */
+  /** The HTTP status this error is answered with: the table's, unless the error says otherwise. */
   get status(): number {
-    return ERROR_TABLE[this.code].status;
+    return this.#status ?? ERROR_TABLE[this.code].status;
   }
 
   /** The response body for this error. */
@@ -62,4 +67,30 @@ export class RegistryError extends Error {
     if (this.detail !== undefined) entry.detail = this.detail;
     return { errors: [entry] };
   }
+}
+
+/** The longest reason phrase sent (containerd prints it whole). */
+const MAX_REASON_LENGTH = 160;
+
+/**
+ * A request the registry understood but cannot serve because of what it asks for (a requested
+ * package fails to build or is refused by its package set): 400 MANIFEST_UNKNOWN with the message,
+ * and the message again as the HTTP reason phrase. docker, podman, skopeo and crane print a 4xx
+ * body; containerd resolves with HEAD only (no body) and prints the status line of a non-404
+ * answer, so the phrase is all it can show. (Measured with each client: see the README.)
+ */
+export function requestRefused(message: string, options: { detail?: unknown; cause?: unknown } = {}): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', message, { ...options, status: 400, reason: reasonPhrase(message) });
+}
+
+/** A message as an HTTP reason phrase: printable ASCII on one line, shortened. */
+export function reasonPhrase(message: string): string {
+  const ascii = message
+    .replace(/[‘’]/g, "'")
+    .replace(/[“”]/g, '"')
+    .replace(/…/g, '...')
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return ascii.length > MAX_REASON_LENGTH ? `${ascii.slice(0, MAX_REASON_LENGTH - 3)}...` : ascii;
 }

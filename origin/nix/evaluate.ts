@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { closest, distance } from 'fastest-levenshtein';
 import { attributePath } from '../../shared/reference.ts';
-import { runNix } from './run.ts';
+import { NixError, runNix } from './run.ts';
 import type { NixSourceArgument } from './source.ts';
 
 const RESOLVE_NIX = fileURLToPath(new URL('./resolve.nix', import.meta.url));
@@ -26,6 +26,8 @@ const failedSchema = z.object({
   resolved: z.array(z.string()),
   wanted: z.string(),
   candidates: z.array(z.string()),
+  /** The exact attribute path (evaluation errors only). */
+  attrPath: z.array(z.string()).optional(),
 });
 
 const evaluationSchema = z.array(z.discriminatedUnion('ok', [resolvedSchema, failedSchema]));
@@ -43,6 +45,8 @@ export interface UnresolvedPackage {
   wanted: string;
   /** Close matches (for "unknown") or the clashing names (for "ambiguous"). */
   suggestions: string[];
+  /** For "evaluation-error": the package set's own message (e.g. nixpkgs refusing an unfree package), paths elided. */
+  message?: string;
 }
 
 export interface Evaluation {
@@ -72,23 +76,53 @@ export async function evaluatePackages(options: EvaluateOptions): Promise<Evalua
   );
   const results = evaluationSchema.parse(JSON.parse(stdout));
   const evaluation: Evaluation = { packages: [], unresolved: [] };
-  results.forEach((result, index) => {
+  for (const [index, result] of results.entries()) {
     const requested = options.packages[index] ?? '';
     if (result.ok) {
       evaluation.packages.push({ ...result, requested });
-    } else {
-      const suggestions =
-        result.reason === 'ambiguous' ? result.candidates : closeMatches(result.wanted, result.candidates);
-      evaluation.unresolved.push({
-        requested,
-        reason: result.reason,
-        resolved: result.resolved,
-        wanted: result.wanted,
-        suggestions,
-      });
+      continue;
     }
-  });
+    const suggestions = result.reason === 'ambiguous' ? result.candidates : closeMatches(result.wanted, result.candidates);
+    const unresolved: UnresolvedPackage = { requested, reason: result.reason, resolved: result.resolved, wanted: result.wanted, suggestions };
+    if (result.reason === 'evaluation-error' && result.attrPath) {
+      const message = await evaluationErrorMessage(options, result.attrPath);
+      if (message !== undefined) unresolved.message = message;
+    }
+    evaluation.unresolved.push(unresolved);
+  }
   return evaluation;
+}
+
+/**
+ * The message a package's evaluation fails with (the package set's own words: nixpkgs' "has an
+ * unfree license, refusing to evaluate", an alias's "has been removed"), from evaluating it
+ * without tryEval; file paths of the package set are elided. Undefined when nix says nothing usable.
+ */
+async function evaluationErrorMessage(options: EvaluateOptions, attrPath: readonly string[]): Promise<string | undefined> {
+  const request = JSON.stringify({ source: options.source, system: options.system, diagnose: attrPath });
+  try {
+    await runNix('nix-instantiate', ['--eval', '--strict', '--json', '--read-write-mode', RESOLVE_NIX, '--argstr', 'request', request], { signal: options.signal });
+    return undefined; // it evaluates now: nothing to say
+  } catch (error) {
+    if (!(error instanceof NixError) || error.timedOut) return undefined;
+    return clientSafeNixMessage(error.stderr);
+  }
+}
+
+/** The first `error:` paragraph of nix's stderr, without colours, file paths and positions, at most 300 characters. */
+export function clientSafeNixMessage(stderr: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const plain = stderr.replace(/\u001b\[[0-9;]*m/g, '');
+  const start = plain.lastIndexOf('error: ');
+  if (start === -1) return undefined;
+  const paragraph = plain.slice(start + 'error: '.length).split(/\n\s*\n|\n\(use '--show-trace'/)[0] ?? '';
+  const message = paragraph
+    .replace(/ in (?:\/[^\s:,]+)+(?::\d+(?::\d+)?)?/g, '') // " in /nix/store/...-source/pkgs/x.nix:12"
+    .replace(/(?:\/[^\s:,'’]+){2,}/g, '…') // any other absolute path
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (message === '') return undefined;
+  return message.length > 300 ? `${message.slice(0, 299)}…` : message;
 }
 
 /** Up to three names close to `wanted` (edit distance, case-insensitive), best first. */
@@ -118,6 +152,8 @@ export function describeUnresolved(unresolved: UnresolvedPackage): string {
     case 'not-a-package':
       return `${unresolved.requested}: is a package set, not a package`;
     case 'evaluation-error':
-      return `${unresolved.requested}: fails to evaluate (it may be broken, insecure or removed)`;
+      return unresolved.message !== undefined
+        ? `${unresolved.requested}: ${unresolved.message}`
+        : `${unresolved.requested}: fails to evaluate (it may be broken, insecure or removed)`;
   }
 }

@@ -10,7 +10,12 @@
 # It returns one result per requested path, in order:
 #   { ok = true; attrPath; name; drvPath; outputs = [ { name; path; } ]; }
 #   { ok = false; reason = "unknown" | "ambiguous" | "not-a-package" | "evaluation-error";
-#     resolved = [ ...components found so far ]; wanted; candidates = [ names ]; }
+#     resolved = [ ...components found so far ]; wanted; candidates = [ names ];
+#     attrPath = [ ...the exact attribute path ] (evaluation errors only); }
+# A package whose evaluation throws (nixpkgs' checks of broken, unfree or insecure packages, a
+# removed alias) is an "evaluation-error" here, as tryEval sees it, without the message.
+# With `diagnose = [ "exact" "attribute" "path" ]` in the request instead of `packages`, it
+# evaluates that one package without tryEval, so nix prints the package set's own error.
 { request }:
 let
   req = builtins.fromJSON request;
@@ -57,19 +62,29 @@ let
       outputs = map (o: { name = o; path = drv.${o}.outPath; }) outputNames;
     };
 
+  # Everything a package's description needs, forced: its derivation and its outputs' paths.
+  forced = drv:
+    let outputNames = drv.meta.outputsToInstall or [ (drv.outputName or "out") ];
+    in builtins.deepSeq [ drv.drvPath (map (o: drv.${o}.outPath) outputNames) ] true;
+
   walk = set: components: resolved:
     let
       wanted = head components;
       step = findName set wanted;
       value = tryEval set.${step.name};
       here = resolved ++ [ step.name ];
+      evaluationError = (failure resolved wanted { reason = "evaluation-error"; }) // { attrPath = here; };
     in
     if !step.ok then failure resolved wanted step
-    else if !value.success then failure resolved wanted { reason = "evaluation-error"; }
+    else if !value.success then evaluationError
     else if length components == 1 then
-      (if isDerivation value.value then describe here value.value
-       else failure resolved wanted { reason = "not-a-package"; })
+      (if !(isDerivation value.value) then failure resolved wanted { reason = "not-a-package"; }
+       else if !(tryEval (forced value.value)).success then evaluationError
+       else describe here value.value)
     else if isAttrs value.value && !(isDerivation value.value) then walk value.value (tail components) here
     else failure here (elemAt components 1) { reason = "unknown"; };
+  # The exact attribute path, without tryEval: nix reports the package set's own error.
+  diagnose = attrPath: forced (builtins.foldl' (set: name: set.${name}) pkgs attrPath);
 in
-map (components: walk pkgs components [ ]) req.packages
+if req ? diagnose then diagnose req.diagnose
+else map (components: walk pkgs components [ ]) req.packages
