@@ -1,9 +1,9 @@
 /** The layerings the benchmark compares, all under the same budget except the ideal (LB). */
 
-import { autoLayering } from '../../origin/layers/auto-layer.ts';
+import { autoLayering } from './baselines/auto-layer.ts';
 import { indexClosure } from '../../origin/layers/closure-index.ts';
-import { nixeryLayering } from '../../origin/layers/nixery.ts';
-import { popularityContestLayering } from '../../origin/layers/popularity-contest.ts';
+import { nixeryLayering } from './baselines/nixery.ts';
+import { popularityContestLayering } from './baselines/popularity-contest.ts';
 import { stableLayering } from '../../origin/layers/stable.ts';
 import type { LayerGroup, LayeringAlgorithm } from '../../origin/layers/types.ts';
 

@@ -21,10 +21,10 @@
  */
 
 import { closureSizes } from './closure-size.ts';
-import { indexLayeringInput } from './closure-index.ts';
-import { dominatorTreeChildren, immediateDominators } from './dominators.ts';
-import { popularityKey } from './popularity.ts';
-import type { LayerGroup, LayeringAlgorithm, Popularity } from './types.ts';
+import { indexLayeringInput } from '../../../origin/layers/closure-index.ts';
+import { dominatorTreeChildren, immediateDominators } from '../../../origin/layers/dominators.ts';
+import { popularityKey } from '../../../origin/layers/popularity.ts';
+import type { LayerGroup, LayeringAlgorithm, Popularity } from '../../../origin/layers/types.ts';
 
 /** Nixery's layer budget (`builder.LayerBudget`): 125 layers at most, 94 used to leave room. */
 export const NIXERY_LAYER_BUDGET = 94;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NIXERY_LAYER_BUDGET, nixeryLayering } from './nixery.ts';
-import type { LayerGroup, Popularity } from './types.ts';
-import { checkInvariants, closure, names, path, randomClosure, shuffled } from './test-graphs.ts';
+import type { LayerGroup, Popularity } from '../../../origin/layers/types.ts';
+import { checkInvariants, closure, names, path, randomClosure, shuffled } from '../../../origin/layers/test-graphs.ts';
 
 const none: Popularity = new Map();
 
