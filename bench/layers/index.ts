@@ -8,6 +8,7 @@
  *   npm run bench:layers -- --universes tuning    only those thresholds may be tuned on (or: held-out)
  *   npm run bench:layers -- --universe U3         one universe, every contender and figure
  *   npm run bench:layers -- --legacy              the previous benchmark's table, as it was computed
+ *   npm run bench:layers -- --sweep               how the layering's thresholds were chosen (sweep.ts)
  */
 
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ import { STAGING_SHARE } from './bumps.ts';
 import { closureNodes, imageClosure, type ImageSpec, type Universe } from './universe.ts';
 import { LEGACY, UNIVERSES, universeNamed, type UniverseSpec } from './universes.ts';
 import { NIXERY_CUTOFFS } from './contenders.ts';
+import { runSweep } from './sweep.ts';
 
 const SMALL_IMAGE_BYTES = 150e6;
 const GIANT_IMAGE_BYTES = 1.5e9;
@@ -251,8 +253,9 @@ async function runOne(spec: UniverseSpec): Promise<void> {
 
 /** Parses the command line and runs. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { universe: { type: 'string' }, universes: { type: 'string' }, legacy: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { universe: { type: 'string' }, universes: { type: 'string' }, legacy: { type: 'boolean' }, sweep: { type: 'boolean' } } });
   if (values.legacy === true) return runOne(LEGACY);
+  if (values.sweep === true) return runSweep();
   if (values.universe !== undefined) return runOne(universeNamed(/^\d+$/.test(values.universe) ? `U${values.universe}` : values.universe));
   const subset = values.universes;
   if (subset !== undefined && subset !== 'tuning' && subset !== 'held-out') throw new Error(`Expected --universes tuning or held-out, got ${subset}`);

@@ -11,4 +11,4 @@ import type { LayeringAlgorithm } from './types.ts';
 export const defaultLayering: LayeringAlgorithm = stableLayering;
 
 /** Its name in image cache keys: changing the default algorithm must not reuse old images. */
-export const DEFAULT_LAYERING_NAME = 'stable-v2';
+export const DEFAULT_LAYERING_NAME = 'stable-v3';

@@ -18,7 +18,13 @@ describe('stableLayering (ours)', () => {
     tiny: [10 * KB, []],
   });
   it('makes a layer per unit (anchor + what only it reaches), most shared first', () => {
-    assert.deepEqual(names(stableLayering(graph, { budget: 94, popularity: none })), [['shared'], ['libc'], ['priv1', 'tiny'], ['app1'], ['app2']]);
+    // With the popularity file (tiny is absent from it: private in the channel), tiny travels with priv1.
+    const popularity = new Map([['shared', 50]]);
+    assert.deepEqual(names(stableLayering(graph, { budget: 94, popularity })), [['shared'], ['app1'], ['app2'], ['libc'], ['priv1', 'tiny']]);
+  });
+  it('keeps a big anchor apart from what it dominates without the popularity file', () => {
+    // Without it, whether only priv1 reaches tiny depends on the image: priv1's layer must not.
+    assert.deepEqual(names(stableLayering(graph, { budget: 94, popularity: none })), [['shared'], ['libc'], ['priv1'], ['app1'], ['app2'], ['tiny']]);
   });
   it('keeps the highest-priority units and puts the rest in the tail, last', () => {
     assert.deepEqual(names(stableLayering(graph, { budget: 3, popularity: none })), [['shared'], ['app1'], ['app2', 'libc', 'priv1', 'tiny']]);
@@ -30,6 +36,19 @@ describe('stableLayering (ours)', () => {
   it('puts a unit under 300 kB of nar in the tail instead of a tiny layer', () => {
     const small = closure(['app', 'cfg'], { app: [900 * KB, []], cfg: [5 * KB, []] });
     assert.deepEqual(names(stableLayering(small, { budget: 94, popularity: none })), [['app'], ['cfg']]);
+  });
+  it('splits the tail by volatility, a bucket too small for a layer joining the next', () => {
+    // s* and w* (no dependencies) are stable; each v* reaches six packages: volatile. All are small units.
+    const spec: Record<string, [number, string[]]> = { s1: [100 * KB, []], s2: [100 * KB, []], s3: [100 * KB, []], s4: [100 * KB, []] };
+    const w = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+    for (const name of w) spec[name] = [60 * KB, []];
+    for (const name of ['v1', 'v2', 'v3']) spec[name] = [100 * KB, w];
+    const stable = ['s1', 's2', 's3', 's4', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+    assert.deepEqual(names(stableLayering(closure(Object.keys(spec), spec), { budget: 94, popularity: none })), [stable, ['v1', 'v2', 'v3']]);
+    // With v1 alone, the volatile bucket (100 kB) is too small for a layer: one tail layer.
+    delete spec['v2'];
+    delete spec['v3'];
+    assert.deepEqual(names(stableLayering(closure(Object.keys(spec), spec), { budget: 94, popularity: none })), [[...stable.slice(0, 4), 'v1', ...w]]);
   });
   it('is the default layering', () => {
     assert.equal(defaultLayering, stableLayering);
