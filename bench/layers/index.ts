@@ -170,13 +170,14 @@ async function runAll(specs: readonly UniverseSpec[]): Promise<void> {
   );
   console.log('');
   printTable(
-    ['layers/img, checks', 'auto-layer', 'Nixery (best D)', 'ours', 'ours-np', '<100kB ours/np', 'p95 ms 5k ours/np', 'det. mismatches', 'goals missed'],
+    ['layers/img, checks', 'auto-layer', 'Nixery (best D)', 'ours', 'ours-np', '<100kB auto/Nixery', '<100kB ours/np', 'p95 ms 5k ours/np', 'det. mismatches', 'goals missed'],
     verdicts.map((v) => [
       v.name,
       v.auto.layersPerImage.toFixed(1),
       v.nixeryD.layersPerImage.toFixed(1),
       v.ours.layersPerImage.toFixed(1),
       v.oursNp.layersPerImage.toFixed(1),
+      `${(v.auto.smallShare * 100).toFixed(0)}% / ${(v.nixeryD.smallShare * 100).toFixed(0)}%`,
       `${(v.ours.smallShare * 100).toFixed(1)}% / ${(v.oursNp.smallShare * 100).toFixed(1)}%`,
       `${v.ours.p95Large.toFixed(1)} / ${v.oursNp.p95Large.toFixed(1)}`,
       String(v.ours.mismatches + v.oursNp.mismatches),
