@@ -44,9 +44,17 @@ async function runUniverse(spec: UniverseSpec, contenders: readonly Contender[],
   const checked = detailed ? contenders : contenders.filter((c) => c === OURS || c === OURS_NP);
   const seeds = detailed ? [101, 102, 103] : [101];
   const children = seeds.map((seed) => shuffledHashes(spec.name, seed, list, checked.map((c) => c.id)));
-  const graphs = epochs.map((epoch) => images.map((image) => imageClosure(universe, epoch, image)));
-  const families = imageFamilies(universe, epochs[0]!.narSize, images);
-  const rows = contenders.map((contender) => measure(contender, graphs, popularity, families));
+  let rows: Row[];
+  let families: Record<string, number[]>;
+  try {
+    const graphs = epochs.map((epoch) => images.map((image) => imageClosure(universe, epoch, image)));
+    families = imageFamilies(universe, epochs[0]!.narSize, images);
+    rows = contenders.map((contender) => measure(contender, graphs, popularity, families));
+  } catch (error) {
+    // Let the children finish (or fail) before failing, so no promise is left without a handler.
+    await Promise.allSettled(children);
+    throw error;
+  }
   for (const answer of await Promise.all(children)) {
     for (const row of rows) {
       const theirs = answer[row.contender.id];
