@@ -21,9 +21,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -32,6 +33,7 @@ import { signRequest } from '../shared/signing.ts';
 import { WRITE_BACK_PATH, type WriteBack } from '../shared/protocol.ts';
 import { MediaType } from '../shared/media-types.ts';
 import { runWrk, wrkCommand, type LoadResult } from './load.ts';
+import { machineCpuSeconds, median, positiveIntEnv, procCpuSeconds, progress, removeDir, runBenchmark, type Cleanup } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -40,9 +42,9 @@ const EDGE_CONFIG = join(REPO, 'wrangler.toml');
 const TRIVIAL_CONFIG = join(REPO, 'bench/trivial-worker/wrangler.toml');
 const REGISTRY_CONFIG = join(REPO, 'bench/registry/config.yml');
 
-const RUNS = positiveInt('BENCH_RUNS', 3);
-const DURATION_SECONDS = positiveInt('BENCH_DURATION', 5);
-const CONNECTIONS = positiveInt('BENCH_CONNECTIONS', 32);
+const RUNS = positiveIntEnv('BENCH_RUNS', 3);
+const DURATION_SECONDS = positiveIntEnv('BENCH_DURATION', 5);
+const CONNECTIONS = positiveIntEnv('BENCH_CONNECTIONS', 32);
 const THREADS = 2;
 const WARMUP_SECONDS = 2;
 const ACCEPT = MediaType.dockerManifest;
@@ -57,36 +59,9 @@ const TAG = 'latest';
  */
 const WRANGLER_LOG = process.env['BENCH_WRANGLER_LOG'] ?? 'warn';
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`Expected ${name} to be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
+/** A progress line on stderr, naming this part of `npm run bench`. */
 function log(message: string): void {
-  process.stderr.write(`bench/edge: ${message}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup, even on error or signal
-
-const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
-
-function onCleanup(name: string, task: () => Promise<void>): void {
-  cleanups.push({ name, run: task });
-}
-
-async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const task = cleanups.pop()!;
-    try {
-      await task.run();
-    } catch (error) {
-      process.stderr.write(`bench/edge: cleanup of ${task.name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-  }
+  progress(`edge: ${message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,6 +79,7 @@ interface BenchImage {
   oci: { body: string; digest: `sha256:${string}` };
 }
 
+/** The OCI digest (`sha256:<hex>`) of some bytes. */
 function sha256(bytes: Buffer | string): `sha256:${string}` {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
@@ -132,6 +108,7 @@ function tarFile(name: string, content: Buffer, mode: number): Buffer {
   return Buffer.concat([header, content, padding]);
 }
 
+/** A one-layer image (a real gzip tar), its config and both manifests, built in memory. */
 function makeImage(): BenchImage {
   const tar = Buffer.concat([
     tarFile('hello', Buffer.from('#!/bin/sh\necho Hello, world!\n'), 0o755),
@@ -168,6 +145,7 @@ function makeImage(): BenchImage {
 // ---------------------------------------------------------------------------------------------
 // Verification: the exact bytes and digest, before anything is measured
 
+/** Throws unless `url` answers the exact Docker manifest bytes, digest, type and `extra` headers. */
 async function expectManifest(label: string, url: string, image: BenchImage, extra: Record<string, string> = {}): Promise<void> {
   const response = await fetch(url, { headers: { Accept: ACCEPT, 'Accept-Encoding': 'identity' }, signal: AbortSignal.timeout(10_000) });
   const body = Buffer.from(await response.arrayBuffer());
@@ -192,7 +170,8 @@ interface Registry {
   pid: number;
 }
 
-async function startRegistry(storage: string): Promise<Registry> {
+/** Starts Debian's docker-registry on a free port with filesystem storage in `storage`; stopped by `cleanup`. */
+async function startRegistry(storage: string, cleanup: Cleanup): Promise<Registry> {
   const port = await freePort();
   const child = spawn('docker-registry', ['serve', REGISTRY_CONFIG], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -201,7 +180,7 @@ async function startRegistry(storage: string): Promise<Registry> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-64 * 1024)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-64 * 1024)));
-  onCleanup('docker-registry', () => stopChild(child));
+  cleanup.add('docker-registry', () => stopChild(child));
   const spawned = await Promise.race([once(child, 'spawn').then(() => true), once(child, 'error').then(() => false)]);
   if (!spawned || child.pid === undefined) throw new Error('could not run docker-registry: apt-get install -y docker-registry');
   const url = `http://127.0.0.1:${port}`;
@@ -219,6 +198,7 @@ async function startRegistry(storage: string): Promise<Registry> {
   return { url, pid: child.pid };
 }
 
+/** Stops a child process: SIGTERM, SIGKILL after 5 s. */
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = once(child, 'exit');
@@ -256,10 +236,11 @@ async function pushToRegistry(registry: Registry, image: BenchImage): Promise<vo
 // ---------------------------------------------------------------------------------------------
 // The Workers under wrangler dev
 
-async function startWorker(label: string, config: string, root: string, vars: Record<string, string>): Promise<WranglerDev> {
+/** Starts a Worker under wrangler dev with its own persisted state under `root`; stopped by `cleanup`. */
+async function startWorker(label: string, config: string, root: string, vars: Record<string, string>, cleanup: Cleanup): Promise<WranglerDev> {
   const persistTo = await mkdtemp(join(root, `${label}-state-`));
   const dev = await startWranglerDev({ config, persistTo, vars, env: { WRANGLER_LOG } });
-  onCleanup(`wrangler dev (${label})`, () => dev.stop());
+  cleanup.add(`wrangler dev (${label})`, () => dev.stop());
   return dev;
 }
 
@@ -301,6 +282,7 @@ interface Proc {
   args: string;
 }
 
+/** Every process on the machine from /proc (pid, parent, name, command line). */
 async function processes(): Promise<Proc[]> {
   const result: Proc[] = [];
   for (const entry of await readdir('/proc')) {
@@ -341,6 +323,7 @@ interface WorkerProcesses {
   directUrl: string | undefined;
 }
 
+/** Finds the processes of a `wrangler dev` and the inner workerd's socket that serves `path`. */
 async function workerProcesses(dev: WranglerDev, image: BenchImage, path: string): Promise<WorkerProcesses> {
   const ports = await listeningPorts();
   const proxy = [...ports].find(([, list]) => list.includes(dev.port))?.[0];
@@ -376,22 +359,12 @@ async function findWorkerProcesses(dev: WranglerDev, image: BenchImage, path: st
 // ---------------------------------------------------------------------------------------------
 // CPU accounting per process, to say what limits the numbers
 
+/** CPU seconds a process has used so far, NaN once it is gone (wrangler dev may restart a workerd). */
 async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return ((fields[11] ?? 0) + (fields[12] ?? 0)) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-async function machineBusy(): Promise<{ busy: number; total: number }> {
-  const line = (await readFile('/proc/stat', 'utf8')).split('\n').find((l) => l.startsWith('cpu '))!;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: (total - idle) / 100, total: total / 100 };
+  return procCpuSeconds(pid).then(
+    (cpu) => cpu.self,
+    () => Number.NaN,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +401,7 @@ async function measure(target: Target, durationSeconds: number): Promise<Sample>
   }
 }
 
+/** One wrk run against a target, with CPU per request of its processes and the machine's utilisation. */
 async function measureOnce(target: Target, durationSeconds: number): Promise<Sample> {
   if (target.resolve !== undefined) {
     const found = await target.resolve();
@@ -435,50 +409,42 @@ async function measureOnce(target: Target, durationSeconds: number): Promise<Sam
     if (found.pids !== undefined) target.pids = found.pids;
   }
   const before = Object.fromEntries(await Promise.all(Object.entries(target.pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
-  const machineBefore = await machineBusy();
+  const machineBefore = await machineCpuSeconds();
   const result = await runWrk({ ...LOAD, durationSeconds, url: target.url });
-  const machineAfter = await machineBusy();
+  const machineAfter = await machineCpuSeconds();
   const cpuUsPerRequest: Record<string, number> = {};
   for (const [name, pid] of Object.entries(target.pids)) {
     cpuUsPerRequest[name] = (((await cpuSeconds(pid)) - before[name]!) * 1e6) / result.requests;
   }
   cpuUsPerRequest['wrk'] = (result.wrkCpuSeconds * 1e6) / result.requests;
-  const machineUtilisation = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+  const busy = machineAfter.busy - machineBefore.busy;
+  const machineUtilisation = busy / (busy + machineAfter.idle - machineBefore.idle);
   return { ...result, cpuUsPerRequest, machineUtilisation };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function main(): Promise<void> {
+/** Starts the three servers, checks they serve the manifest, then measures them in alternating rounds. */
+async function main(cleanup: Cleanup): Promise<void> {
   for (const tool of ['wrk', 'docker-registry', 'ss']) {
     await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
       throw new Error(`${tool} is not installed (apt-get install -y wrk docker-registry iproute2)`);
     });
   }
   const root = await mkdtemp(join(tmpdir(), 'nixedge-bench-edge-'));
-  onCleanup(`temp dir ${root}`, () => rm(root, { recursive: true, force: true }));
+  cleanup.add(`temp dir ${root}`, () => removeDir(root));
   const image = makeImage();
   const tagPath = `/v2/${IMAGE_NAME}/manifests/${TAG}`;
   const digestPath = `/v2/${IMAGE_NAME}/manifests/${image.docker.digest}`;
   log(`manifest ${image.docker.digest} (${Buffer.byteLength(image.docker.body)} bytes), layer ${image.layer.bytes.length} bytes`);
 
   log('starting docker-registry');
-  const registry = await startRegistry(join(root, 'registry'));
+  const registry = await startRegistry(join(root, 'registry'), cleanup);
   await pushToRegistry(registry, image);
   await expectManifest('docker-registry', `${registry.url}${tagPath}`, image);
   await expectManifest('docker-registry', `${registry.url}${digestPath}`, image);
 
   log('starting the edge (wrangler dev)');
   const secret = randomBytes(30).toString('base64url').slice(0, 40);
-  const edge = await startWorker('edge', EDGE_CONFIG, root, { NIXEDGE_SHARED_SECRET: secret, ORIGIN_URL: 'http://127.0.0.1:9' });
+  const edge = await startWorker('edge', EDGE_CONFIG, root, { NIXEDGE_SHARED_SECRET: secret, ORIGIN_URL: 'http://127.0.0.1:9' }, cleanup);
   await seedEdge(edge, secret, image);
   await expectManifest('edge', `${edge.url}${tagPath}`, image, { 'x-nixedge-cache': 'HIT' });
   await expectManifest('edge', `${edge.url}${digestPath}`, image, { 'x-nixedge-cache': 'HIT' });
@@ -488,7 +454,7 @@ async function main(): Promise<void> {
     MANIFEST_BASE64: Buffer.from(image.docker.body).toString('base64'),
     MANIFEST_DIGEST: image.docker.digest,
     MANIFEST_MEDIA_TYPE: MediaType.dockerManifest,
-  });
+  }, cleanup);
   await expectManifest('trivial Worker', `${trivial.url}${tagPath}`, image, { 'x-nixedge-cache': 'HIT' });
 
   const edgeProcs = await findWorkerProcesses(edge, image, tagPath);
@@ -542,6 +508,7 @@ async function main(): Promise<void> {
   report(targets, samples);
 }
 
+/** Prints the medians per server and the ratios against the goals to stdout. */
 function report(targets: Target[], samples: Map<string, Sample[]>): void {
   const summary = new Map(
     targets.map((t) => {
@@ -598,18 +565,4 @@ function report(targets: Target[], samples: Map<string, Sample[]>): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanupAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`bench/edge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanupAll();
-}
+await runBenchmark(main);

@@ -24,6 +24,7 @@ import {
   machineCpuSeconds,
   median,
   megabytes,
+  positiveIntEnv,
   procCpuSeconds,
   procStatusKb,
   progress,
@@ -80,8 +81,7 @@ interface ColdRun {
 }
 
 async function main(cleanup: Cleanup): Promise<void> {
-  const runs = Number(process.env['BENCH_RUNS'] ?? '3');
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_RUNS must be a positive whole number, got ${process.env['BENCH_RUNS']}`);
+  const runs = positiveIntEnv('BENCH_RUNS', 3);
 
   progress('preparing: realising the bench closure (not timed)');
   const closure = await prepare();

@@ -1,7 +1,9 @@
 /**
- * Helpers for the origin benchmark (bench/origin.ts): the test suite's origin runner (its pid for
- * /proc sampling, the arrival time of each JSON log line) tied to cleanup, a plain node:http GET with no
- * client-side timeout (a cold build may take minutes), /proc readers, statistics and cleanup.
+ * Helpers shared by the parts of `npm run bench` (bench/origin.ts, edge.ts, storage.ts): the local
+ * stack's origin runner (local-stack/origin-process.ts: its pid for /proc sampling, the arrival time
+ * of each JSON log line) tied to cleanup, a plain node:http GET with no client-side timeout (a cold
+ * build may take minutes), /proc readers, statistics, settings from the environment, progress
+ * lines and cleanup on success, error and signals.
  */
 
 import { readFile, readdir, rm } from 'node:fs/promises';
@@ -45,7 +47,7 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-/** Starts the origin (test/e2e/origin-process.ts) and registers it with `cleanup`. */
+/** Starts the origin (local-stack/origin-process.ts) and registers it with `cleanup`. */
 export async function startBenchOrigin(env: Record<string, string>, cleanup: Cleanup): Promise<BenchOrigin> {
   const origin = await startOrigin(env);
   const unregister = cleanup.add(`origin pid ${origin.pid}`, () => origin.stop());
@@ -102,6 +104,7 @@ export async function procCpuSeconds(pid: number): Promise<{ self: number; child
 /** sysconf(_SC_CLK_TCK): 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
+/** The median of a list of numbers (mean of the middle two for an even count), NaN for none. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -109,12 +112,15 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** A megabyte (10^6 bytes), as the reports count. */
 export const MB = 1_000_000;
 
+/** A duration for the report: seconds, two decimals under 10 s. */
 export function seconds(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** Bytes as MB (10^6) for the report. */
 export function megabytes(bytes: number): string {
   return `${(bytes / MB).toFixed(1)} MB`;
 }
@@ -169,6 +175,15 @@ export async function machineCpuSeconds(): Promise<{ busy: number; idle: number 
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
   const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
   return { busy: busy / CLOCK_TICKS, idle: ((idle ?? 0) + (iowait ?? 0)) / CLOCK_TICKS };
+}
+
+/** A positive integer setting from the environment (e.g. BENCH_RUNS), `fallback` when unset or empty. */
+export function positiveIntEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Expected ${name} to be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 /** Writes a progress line to stderr (stdout carries the results). */

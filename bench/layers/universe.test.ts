@@ -1,16 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { closureNodes, DEFAULT_UNIVERSE, generateEpochs, generateImages, generateUniverse, imageClosure, universePopularity } from './universe.ts';
+import { channelBumps } from './bumps.ts';
+import { DEFAULT_UNIVERSE, generateImages, generateUniverse, imageClosure, universePopularity } from './universe.ts';
 
 const small = { ...DEFAULT_UNIVERSE, core: 300, langpkgs: 500, apps: 400, runtimes: 6, giantShare: 0.02 };
 
 describe('the synthetic universe', () => {
   const universe = generateUniverse(small);
-  const epochs = generateEpochs(universe, 2, 0.05, 7);
+  const bumps = { bumps: 2, share: 0.05, activitySigma: 1, stagingMerge: 0.5, seed: 7 };
+  const epochs = channelBumps(universe, bumps);
 
   it('is the same for the same seed and differs for another', () => {
-    assert.deepEqual(generateEpochs(generateUniverse(small), 2, 0.05, 7)[2]!.paths, epochs[2]!.paths);
-    assert.notDeepEqual(generateEpochs(generateUniverse({ ...small, seed: 1 }), 2, 0.05, 7)[0]!.paths, epochs[0]!.paths);
+    assert.deepEqual(channelBumps(generateUniverse(small), bumps)[2]!.paths, epochs[2]!.paths);
+    assert.notDeepEqual(channelBumps(generateUniverse({ ...small, seed: 1 }), bumps)[0]!.paths, epochs[0]!.paths);
+  });
+
+  it('scales every path size by sizeScale and nothing else', () => {
+    const scaled = generateUniverse({ ...small, sizeScale: 4 });
+    assert.deepEqual(scaled.nodes.map((node) => node.references), universe.nodes.map((node) => node.references));
+    scaled.nodes.forEach((node, i) => assert.ok(Math.abs(node.narSize - 4 * universe.nodes[i]!.narSize) <= 2 || node.narSize === 200, `node ${i}`));
   });
 
   it('has its tiers, references only to earlier paths, in-degree concentrated low, giants and split outputs', () => {
@@ -29,15 +37,6 @@ describe('the synthetic universe', () => {
     const sizes = universe.nodes.filter((node) => node.tier === 'core').map((node) => node.narSize).sort((a, b) => a - b);
     const median = sizes[Math.floor(sizes.length / 2)]!;
     assert.ok(median > 100e3 && median < 400e3, `median narSize near 200 kB, got ${median}`);
-  });
-
-  it('rehashes exactly the changed packages and their reverse dependencies on a bump', () => {
-    const changed = new Set(epochs[1]!.changed);
-    assert.ok(changed.size > 0);
-    universe.nodes.forEach((_, node) => {
-      const expected = closureNodes(universe, [node]).some((member) => changed.has(universe.nodes[member]!.pkg));
-      assert.equal(epochs[1]!.paths[node] !== epochs[0]!.paths[node], expected, `node ${node}`);
-    });
   });
 
   it('makes images with nss-cacert and iana-etc and valid closures, and a popularity file', () => {

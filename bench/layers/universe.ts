@@ -46,12 +46,16 @@ export interface Universe {
   byTier: Record<Tier, number[]>;
 }
 
-/** One channel revision: every node's store path and size at that epoch. */
+/** One channel revision: every node's store path and size at that epoch (made by bumps.ts). */
 export interface Epoch {
   paths: string[];
   narSize: number[];
-  /** Packages changed by the bump that produced this epoch (empty for epoch 0). */
+  /** Packages whose new version reached the channel in the bump that produced this epoch (empty for epoch 0). */
   changed: number[];
+  /** Packages updated upstream in that bump, whether their change reached the channel then or waits in staging. */
+  updated: number[];
+  /** Whether that bump merged staging (staging-next) into the channel. */
+  stagingMerge: boolean;
 }
 
 export interface ImageSpec {
@@ -69,6 +73,8 @@ export interface UniverseOptions {
   apps: number;
   giantShare: number;
   splitShare: number;
+  /** Every narSize is multiplied by this (1 = the sizes described in the header). */
+  sizeScale: number;
 }
 
 export const DEFAULT_UNIVERSE: UniverseOptions = {
@@ -79,6 +85,7 @@ export const DEFAULT_UNIVERSE: UniverseOptions = {
   apps: 2600,
   giantShare: 0.01,
   splitShare: 0.2,
+  sizeScale: 1,
 };
 
 const KB = 1000;
@@ -107,12 +114,13 @@ export function generateUniverse(options: UniverseOptions = DEFAULT_UNIVERSE): U
   const byTier: Record<Tier, number[]> = { bootstrap: [], core: [], runtime: [], langpkg: [], app: [] };
   const refCount = (): number => Math.max(1, Math.round(lognormal(random, 3.4, 0.6)));
   // Giants sit in applications, runtimes, language packages and the less popular core libraries.
+  const scale = options.sizeScale;
   const size = (tier: Tier): number => {
     const popularCore = tier === 'core' && byTier.core.length < options.core * 0.2;
-    if (tier !== 'bootstrap' && !popularCore && random() < options.giantShare) return Math.round(logUniform(random, 100 * MB, 2 * GB));
-    if (tier === 'runtime') return Math.round(lognormal(random, 40 * MB, 0.8));
-    if (tier === 'bootstrap') return Math.round(lognormal(random, 1 * MB, 1.2));
-    return Math.max(200, Math.round(lognormal(random, 200 * KB, 1.5)));
+    if (tier !== 'bootstrap' && !popularCore && random() < options.giantShare) return Math.round(logUniform(random, 100 * MB, 2 * GB) * scale);
+    if (tier === 'runtime') return Math.round(lognormal(random, 40 * MB, 0.8) * scale);
+    if (tier === 'bootstrap') return Math.round(lognormal(random, 1 * MB, 1.2) * scale);
+    return Math.max(200, Math.round(lognormal(random, 200 * KB, 1.5) * scale));
   };
 
   /** Adds a package (one node, or out/bin/dev when split) and records it in its tier. */
@@ -126,7 +134,7 @@ export function generateUniverse(options: UniverseOptions = DEFAULT_UNIVERSE): U
       bin = nodes.length;
       nodes.push({ base: `${base}-bin`, pkg: p, output: 'bin', tier, references: [out], narSize: size(tier) });
       dev = nodes.length;
-      nodes.push({ base: `${base}-dev`, pkg: p, output: 'dev', tier, references: [out], narSize: Math.round(lognormal(random, 100 * KB, 1)) });
+      nodes.push({ base: `${base}-dev`, pkg: p, output: 'dev', tier, references: [out], narSize: Math.max(200, Math.round(lognormal(random, 100 * KB, 1) * scale)) });
     }
     packages.push({ tier, out, bin, dev, runtime });
     byTier[tier].push(p);
@@ -201,38 +209,10 @@ export function generateUniverse(options: UniverseOptions = DEFAULT_UNIVERSE): U
 }
 
 /**
- * Epoch 0 and `bumps` later epochs; each bump changes about `share` of the non-bootstrap packages,
- * popular ones less often, and every reverse dependency of a changed package is rehashed.
+ * Every node's store path at given package revisions: the hash covers name, version and the
+ * references' store paths, so a changed package changes the path of everything that reaches it (Nix's rule).
  */
-export function generateEpochs(universe: Universe, bumps: number, share: number, seed: number): Epoch[] {
-  const random = seeded(seed);
-  const revision = new Int32Array(universe.packages.length);
-  const narSize = universe.nodes.map((node) => node.narSize);
-  const epochs: Epoch[] = [{ paths: storePaths(universe, revision), narSize: [...narSize], changed: [] }];
-  const candidates = universe.packages.map((_, p) => p).filter((p) => universe.packages[p]!.tier !== 'bootstrap');
-  // Popular packages change less often between channel bumps (their updates batch up in staging).
-  const referrers = new Int32Array(universe.packages.length);
-  for (const node of universe.nodes) for (const target of node.references) referrers[universe.nodes[target]!.pkg]! += 1;
-  for (let bump = 0; bump < bumps; bump++) {
-    const changed: number[] = [];
-    for (const p of candidates) {
-      if (random() >= share / (1 + referrers[p]! / 8)) continue;
-      changed.push(p);
-      revision[p]! += 1;
-    }
-    const isChanged = new Set(changed);
-    for (let node = 0; node < universe.nodes.length; node++) {
-      if (isChanged.has(universe.nodes[node]!.pkg)) {
-        narSize[node] = Math.max(100, Math.round(narSize[node]! * (0.9 + 0.2 * random())));
-      }
-    }
-    epochs.push({ paths: storePaths(universe, revision), narSize: [...narSize], changed });
-  }
-  return epochs;
-}
-
-/** Every node's store path: the hash covers name, version and the references' store paths. */
-function storePaths(universe: Universe, revision: Int32Array): string[] {
+export function storePaths(universe: Universe, revision: Int32Array): string[] {
   const paths: string[] = [];
   universe.nodes.forEach((node) => {
     const version = `${1 + (node.pkg % 5)}.${node.pkg % 13}.${revision[node.pkg]}`;

@@ -1,8 +1,9 @@
 /** Helpers shared by the layering algorithms' tests: small named closures, random ones, invariants. */
 
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { compareByteOrder } from './byte-order.ts';
-import type { ClosureGraph, LayerGroup, Popularity, StorePathInfo } from './types.ts';
+import type { ClosureGraph, LayerGroup, LayeringAlgorithm, Popularity, StorePathInfo } from './types.ts';
 
 const HASH = '0123456789abcdfghijklmnpqrsvwxyz';
 /** A store path for a name. */
@@ -88,4 +89,29 @@ export function checkInvariants(graph: ClosureGraph, layers: LayerGroup[], budge
     }
   });
   assert.equal(placed.size, graph.paths.length, 'Expected every path of the closure in a layer');
+}
+
+/**
+ * The contract every layering algorithm must keep, as one suite each algorithm's tests run: budgets
+ * respected, every path placed once, independence of input order, empty input and bad budgets.
+ */
+export function describeInvariants(name: string, algorithm: LayeringAlgorithm, size = 1500): void {
+  const none: Popularity = new Map();
+  describe(`${name}: invariants`, () => {
+    const { graph, popularity } = randomClosure(size, 1);
+    for (const budget of [1, 2, 5, 94]) {
+      it(`puts every path in exactly one of at most ${budget} layers`, () => {
+        checkInvariants(graph, algorithm(graph, { budget, popularity }), budget);
+        checkInvariants(graph, algorithm(graph, { budget, popularity: none }), budget);
+      });
+    }
+    it('gives the same layers for any order of paths, references and roots', () => {
+      const expected = algorithm(graph, { budget: 94, popularity });
+      for (const seed of [2, 3]) assert.deepEqual(algorithm(shuffled(graph, seed), { budget: 94, popularity }), expected);
+    });
+    it('returns no layers for an empty closure and rejects a bad budget', () => {
+      assert.deepEqual(algorithm({ roots: [], paths: [] }, { budget: 1, popularity: none }), []);
+      assert.throws(() => algorithm(graph, { budget: 0, popularity }), RangeError);
+    });
+  });
 }

@@ -10,8 +10,8 @@
  * `package_name`). Back edges of a cycle (never in a Nix closure but self-references) are ignored.
  */
 
-import { indexLayeringInput } from './closure-index.ts';
-import type { LayerGroup, LayeringAlgorithm } from './types.ts';
+import { indexLayeringInput } from '../../../origin/layers/closure-index.ts';
+import type { LayerGroup, LayeringAlgorithm } from '../../../origin/layers/types.ts';
 
 /** Orders paths by the popularity contest and gives the first `budget - 1` their own layer. */
 export const popularityContestLayering: LayeringAlgorithm = (graph, options) => {

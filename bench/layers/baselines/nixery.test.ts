@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NIXERY_LAYER_BUDGET, nixeryLayering } from './nixery.ts';
-import type { LayerGroup, Popularity } from './types.ts';
-import { checkInvariants, closure, names, path, randomClosure, shuffled } from './test-graphs.ts';
+import { NIXERY_LAYER_BUDGET, nixeryLayering, nixeryVariant } from './nixery.ts';
+import type { LayerGroup, Popularity } from '../../../origin/layers/types.ts';
+import { checkInvariants, closure, names, path, randomClosure, shuffled } from '../../../origin/layers/test-graphs.ts';
 
 const none: Popularity = new Map();
 
@@ -56,6 +56,32 @@ describe('nixeryLayering: hand-checked graphs', () => {
 
   it('returns no layers for an empty closure', () => {
     assert.deepEqual(nixeryLayering({ roots: [], paths: [] }, { budget: 1, popularity: none }), []);
+  });
+});
+
+describe('nixeryVariant: the cutoff and the order of the served manifest', () => {
+  // Ratings with popularity 1: b = 15, c = 25, d = 5 (closure sizes).
+  const graph = closure(['b', 'c'], { b: [10, ['d']], c: [20, ['d']], d: [5, []] });
+  const manifest = nixeryVariant({ popularThreshold: 100, manifestOrder: true });
+
+  it('orders layers as manifest.go does: merge rating, highest first', () => {
+    assert.deepEqual(names(manifest(graph, { budget: 94, popularity: none })), [['c'], ['b'], ['d']]);
+    // Budget 2: {b, d} (rating 15 + 5 = 20) after {c} (25).
+    assert.deepEqual(names(manifest(graph, { budget: 2, popularity: none })), [['c'], ['b', 'd']]);
+  });
+
+  it('keeps the layers themselves those of layers.go', () => {
+    const { graph: random, popularity } = randomClosure(800, 4);
+    const sorted = (layers: string[][]): string[] => layers.map((layer) => layer.join(' ')).sort();
+    assert.deepEqual(sorted(names(manifest(random, { budget: 94, popularity }))), sorted(names(nixeryLayering(random, { budget: 94, popularity }))));
+  });
+
+  it('cuts a path loose from the given popularity on', () => {
+    const chain = closure(['app'], { app: [1000, ['libfoo-1.0']], 'libfoo-1.0': [2000, ['libssl-3.0']], 'libssl-3.0': [3000, []] });
+    const popularity = new Map([['libssl-3.0', 5]]);
+    const at = (popularThreshold: number): string[][] => names(nixeryVariant({ popularThreshold, manifestOrder: false })(chain, { budget: 94, popularity }));
+    assert.deepEqual(at(6), [['app', 'libfoo-1.0', 'libssl-3.0']]);
+    assert.deepEqual(at(5), [['app', 'libfoo-1.0'], ['libssl-3.0']]);
   });
 });
 

@@ -14,17 +14,22 @@
  * 5. Sort by merge rating ascending; while over budget, merge the first two (the merged layer
  *    stays first, unsorted). So the lowest-rated layers fold into one, the budget - 1 highest stay.
  *
- * Output order (Nixery's): the layer holding the merged tail first (or the lowest-rated layer if
- * nothing was merged), then the rest by merge rating ascending. Ties, which Go's unstable
- * sort.Slice left to map iteration order, break by the layers' first store path in byte order.
- * Ratings are exact (bigint) where Go used a wrapping uint64.
+ * Output order of `nixeryLayering` (layers.go's): the layer holding the merged tail first (or the
+ * lowest-rated layer if nothing was merged), then the rest by merge rating ascending. Ties, which
+ * Go's unstable sort.Slice left to map iteration order, break by the layers' first store path in
+ * byte order. Ratings are exact (bigint) where Go used a wrapping uint64.
+ *
+ * The image Nixery serves orders them differently: `manifest/manifest.go` sorts the layers by merge
+ * rating, highest first (the customisation layer, rated 0, comes last). `nixeryVariant` gives that
+ * order (ties keep layers.go's order) and takes the popularity cutoff as a parameter, since 100 was
+ * set for nixpkgs' own counts (glibc ~300,000), not for a smaller universe.
  */
 
 import { closureSizes } from './closure-size.ts';
-import { indexLayeringInput } from './closure-index.ts';
-import { dominatorTreeChildren, immediateDominators } from './dominators.ts';
-import { popularityKey } from './popularity.ts';
-import type { LayerGroup, LayeringAlgorithm, Popularity } from './types.ts';
+import { indexLayeringInput } from '../../../origin/layers/closure-index.ts';
+import { dominatorTreeChildren, immediateDominators } from '../../../origin/layers/dominators.ts';
+import { popularityKey } from '../../../origin/layers/popularity.ts';
+import type { ClosureGraph, LayerGroup, LayeringAlgorithm, LayeringOptions, Popularity } from '../../../origin/layers/types.ts';
 
 /** Nixery's layer budget (`builder.LayerBudget`): 125 layers at most, 94 used to leave room. */
 export const NIXERY_LAYER_BUDGET = 94;
@@ -42,8 +47,28 @@ interface Layer {
   rating: bigint;
 }
 
+export interface NixeryVariant {
+  /** A path whose package's popularity is at least this gets its own layer (Nixery: POPULAR_THRESHOLD). */
+  popularThreshold: number;
+  /** Layers in the order of Nixery's manifest (rating, highest first) instead of layers.go's. */
+  manifestOrder: boolean;
+}
+
 /** Groups a closure into at most `budget` layers the way Nixery does (see the header). */
-export const nixeryLayering: LayeringAlgorithm = (graph, options) => {
+export const nixeryLayering: LayeringAlgorithm = (graph, options) =>
+  groupLayers(graph, options, POPULAR_THRESHOLD).map(({ group }) => group);
+
+/** Nixery's grouping with another popularity cutoff and/or its manifest's layer order (see the header). */
+export function nixeryVariant(variant: NixeryVariant): LayeringAlgorithm {
+  return (graph, options) => {
+    const layers = groupLayers(graph, options, variant.popularThreshold);
+    if (variant.manifestOrder) layers.sort((a, b) => (a.rating > b.rating ? -1 : a.rating < b.rating ? 1 : 0));
+    return layers.map(({ group }) => group);
+  };
+}
+
+/** layers.go's grouping (see the header), each layer with its merge rating, in layers.go's order. */
+function groupLayers(graph: ClosureGraph, options: LayeringOptions, popularThreshold: number): { group: LayerGroup; rating: bigint }[] {
   const { budget } = options;
   const closure = indexLayeringInput(graph, budget);
   const n = closure.paths.length;
@@ -56,7 +81,7 @@ export const nixeryLayering: LayeringAlgorithm = (graph, options) => {
   const imageRoot = n;
   const cutLoose = new Set(closure.roots);
   for (let node = 0; node < n; node++) {
-    if (closureSize[node]! > HEAVY_CLOSURE_SIZE || popularity[node]! >= POPULAR_THRESHOLD) cutLoose.add(node);
+    if (closureSize[node]! > HEAVY_CLOSURE_SIZE || popularity[node]! >= popularThreshold) cutLoose.add(node);
   }
   const successors: (readonly number[])[] = [...closure.references, [...cutLoose].sort((a, b) => a - b)];
   const children = dominatorTreeChildren(immediateDominators(successors, imageRoot));
@@ -84,11 +109,14 @@ export const nixeryLayering: LayeringAlgorithm = (graph, options) => {
     };
     kept = [merged, ...layers.slice(layers.length - budget + 1)];
   }
-  return kept.map((layer): LayerGroup => ({
-    storePaths: layer.nodes.map((node) => closure.paths[node]!),
-    narSize: layer.nodes.reduce((sum, node) => sum + closure.narSize[node]!, 0),
+  return kept.map((layer) => ({
+    group: {
+      storePaths: layer.nodes.map((node) => closure.paths[node]!),
+      narSize: layer.nodes.reduce((sum, node) => sum + closure.narSize[node]!, 0),
+    },
+    rating: layer.rating,
   }));
-};
+}
 
 /** A path's popularity: Nixery's fixed value for cacert and iana-etc, else the file's count, else 1. */
 function packagePopularity(path: string, popularity: Popularity): number {

@@ -11,8 +11,8 @@
  * ascending (auto-layer.py's order), ties by first path; paths within a layer in byte order.
  */
 
-import { indexLayeringInput } from './closure-index.ts';
-import type { LayerGroup, LayeringAlgorithm } from './types.ts';
+import { indexLayeringInput } from '../../../origin/layers/closure-index.ts';
+import type { LayerGroup, LayeringAlgorithm } from '../../../origin/layers/types.ts';
 
 /** Groups a closure the way nixpkgs' auto-layer.py does (see the header). */
 export const autoLayering: LayeringAlgorithm = (graph, options) => {
