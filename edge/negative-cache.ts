@@ -14,6 +14,9 @@ import { REASON_HEADER } from '../shared/error-response.ts';
 /** How long a refusal is remembered. */
 export const NEGATIVE_TTL_SECONDS = 60;
 
+/** The remembered answer's real status, inside the cache. */
+const STATUS_HEADER = 'x-nixedge-status';
+
 /** Statuses of the origin that say the request is wrong and will stay wrong for a while. */
 const REFUSALS = new Set([400, 404, 422]);
 
@@ -30,9 +33,12 @@ export async function rememberedRefusal(canonicalName: string, tag: string, meth
   const headers = new Headers(cached.headers);
   headers.set(CACHE_STATUS_HEADER, 'HIT');
   headers.set('Cache-Control', 'no-store');
-  const statusText = headers.get(REASON_HEADER) ?? cached.statusText;
+  const status = Number(headers.get(STATUS_HEADER));
+  const statusText = headers.get(REASON_HEADER) ?? '';
+  headers.delete(STATUS_HEADER);
   headers.delete(REASON_HEADER);
-  return new Response(method === 'HEAD' ? null : cached.body, { status: cached.status, statusText, headers });
+  if (!REFUSALS.has(status)) return undefined;
+  return new Response(method === 'HEAD' ? null : cached.body, { status, statusText, headers });
 }
 
 /** Remembers `response` when it is a refusal of a GET; returns the response to send on. */
@@ -40,9 +46,13 @@ export async function rememberRefusal(canonicalName: string, tag: string, method
   if (method !== 'GET' || !REFUSALS.has(response.status)) return response;
   const body = await response.arrayBuffer();
   const headers = new Headers(response.headers);
+  // Caches store only some statuses (not 400) and may drop a reason phrase: both go in headers
+  // of a 200 that no request can reach, and come back out in rememberedRefusal.
   headers.set('Cache-Control', `max-age=${NEGATIVE_TTL_SECONDS}`);
-  headers.set(REASON_HEADER, response.statusText); // the cache may not keep a reason phrase
-  await caches.default.put(await cacheKey(canonicalName, tag), new Response(body, { status: response.status, headers }));
+  headers.set(STATUS_HEADER, String(response.status));
+  headers.set(REASON_HEADER, response.statusText);
+  await caches.default.put(await cacheKey(canonicalName, tag), new Response(body, { status: 200, headers }));
+  headers.delete(STATUS_HEADER);
   headers.delete(REASON_HEADER);
   headers.set('Cache-Control', 'no-store');
   return new Response(body, { status: response.status, statusText: response.statusText, headers });

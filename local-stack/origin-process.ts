@@ -37,6 +37,8 @@ export interface RunningOrigin {
   stderr: () => string;
   /** Log lines of one build step ("evaluate", "realise", "layer", ...). */
   steps: (step: string) => LogLine[];
+  /** Resolves with the first log line (so far or to come, within 10 s) that `matches`: lines arrive through a pipe, after the answer they belong to. */
+  waitForLog: (matches: (line: LogLine) => boolean) => Promise<LogLine>;
   /** Stops the origin (SIGTERM: graceful; SIGKILL: a crash) and waits for it to exit. */
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
@@ -83,6 +85,15 @@ export async function startOrigin(env: Record<string, string>): Promise<RunningO
     logFile,
     stderr: () => stderr,
     steps: (step) => logs.filter((line) => line.step === step),
+    waitForLog: async (matches) => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const found = logs.find(matches);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`Expected a matching log line from the origin within 10 s (log: ${logFile})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     stop: (signal = 'SIGTERM') => stopChild(child, signal),
   };
 }

@@ -52,6 +52,8 @@ export interface OriginConfig {
   /** Layers compressed and uploaded at once within one build. */
   layerConcurrency: number;
   maxConcurrentBuilds: number;
+  /** Largest closure (sum of nar sizes) an image may hold, in bytes; 0 = no limit. */
+  maxImageBytes: number;
   /** Evaluations at once; they never wait for build slots. */
   maxConcurrentEvaluations: number;
   maxQueuedBuilds: number;
@@ -136,6 +138,7 @@ const envSchema = z.object({
   LAYER_CONCURRENCY: integer(Math.max(2, availableParallelism()), 1, 64),
   MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   MAX_QUEUED_BUILDS: integer(32, 0, 10000),
+  MAX_IMAGE_SIZE_MB: integer(0, 0, 10_000_000),
   MAX_CONCURRENT_EVALUATIONS: integer(Math.max(2, availableParallelism()), 1, 64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NIXEDGE_SHARED_SECRET: sharedSecret,
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     maxConcurrentBuilds: vars.MAX_CONCURRENT_BUILDS,
     maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,
     maxConcurrentEvaluations: vars.MAX_CONCURRENT_EVALUATIONS,
+    maxImageBytes: vars.MAX_IMAGE_SIZE_MB * 1_000_000,
     logLevel: vars.LOG_LEVEL,
     edge: {
       ...(vars.NIXEDGE_SHARED_SECRET === undefined ? {} : { sharedSecret: vars.NIXEDGE_SHARED_SECRET }),

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     gzipLevel: config.gzipLevel,
     layerConcurrency: config.layerConcurrency,
     nixTimeoutSeconds: config.nixTimeoutSeconds,
+    maxImageBytes: config.maxImageBytes,
   });
   const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
   const writeBack =

@@ -7,18 +7,17 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import pMap from 'p-map';
-import { RegistryError } from '../../shared/errors.ts';
+import { RegistryError, requestRefused } from '../../shared/errors.ts';
 import { revisionSelector, type ImageName } from '../../shared/reference.ts';
 import type { Storage } from '../storage/storage.ts';
-import { StorageError } from '../storage/storage-error.ts';
 import type { Logger } from '../log.ts';
 import { timed } from '../log.ts';
 import { resolveRevision, type NixSourceArgument, type PackageSource, type ResolvedRevision } from '../nix/source.ts';
 import type { GitFetcher } from '../nix/git-fetch.ts';
 import { evaluatePackages, describeUnresolved, type Evaluation } from '../nix/evaluate.ts';
-import { realise, buildFailureReason } from '../nix/realise.ts';
-import { closureGraph } from '../nix/graph.ts';
+import { classifyBuildFailure, packagesNeeding, realise } from '../nix/realise.ts';
 import { NixError } from '../nix/run.ts';
+import { closureGraph } from '../nix/graph.ts';
 import type { LayerGroup, LayeringAlgorithm, Popularity } from '../layers/types.ts';
 import { storePathEntries } from '../tarball/store-paths.ts';
 import { customisationEntries } from '../image/customisation.ts';
@@ -29,7 +28,12 @@ import { sha256Hex } from '../../shared/digest.ts';
 import { uploadLayer, storeBlob } from './upload-layer.ts';
 import type { BuildQueue } from './build-queue.ts';
 import { SingleFlight } from './single-flight.ts';
+import { failureAnswer, isRequestRefusal, newBuildId } from './failures.ts';
+import { LRUCache } from 'lru-cache';
 import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
+
+/** How long a request's refusal is remembered (a fix to the package set may come with the next revision). */
+const REFUSAL_MEMORY_MS = 60_000;
 
 /** Packages Nixery adds to every image: CA certificates and /etc/services & co. */
 export const IMPLICIT_PACKAGES = ['cacert', 'iana-etc'] as const;
@@ -51,6 +55,8 @@ export interface ImageBuilderOptions {
   gzipLevel: number;
   layerConcurrency: number;
   nixTimeoutSeconds: number;
+  /** Largest closure an image may hold, in bytes (0 = no limit). */
+  maxImageBytes: number;
 }
 
 export class ImageBuilder implements ImageResolver {
@@ -59,6 +65,8 @@ export class ImageBuilder implements ImageResolver {
   readonly #imageCache: ImageCache;
   readonly #recipe: string;
   readonly #resolutions = new SingleFlight<ResolvedImage>();
+  /** Requests refused lately (unknown or failing packages), by image, tag and revision: not rebuilt for every pull. */
+  readonly #refusals = new LRUCache<string, RegistryError>({ max: 10_000, ttl: REFUSAL_MEMORY_MS });
 
   constructor(options: ImageBuilderOptions) {
     this.#options = options;
@@ -77,12 +85,21 @@ export class ImageBuilder implements ImageResolver {
   }
 
   async #resolveOrBuild(name: ImageName, tag: string): Promise<ResolvedImage> {
-    const logger = this.#options.logger.child({ image: name.canonical.replaceAll('\n', ' '), tag });
+    const buildId = newBuildId();
+    const logger = this.#options.logger.child({ image: name.canonical.replaceAll('\n', ' '), tag, build: buildId });
     const flight = `${name.canonical}\0${tag}`;
+    let refusalKey: string | undefined;
     try {
       const revision = await timed(logger, 'resolve-revision', () =>
         resolveRevision(this.#options.source, revisionSelector(tag), AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000)),
       );
+      // A request refused a moment ago at this revision is refused again without nix.
+      refusalKey = `${flight}\0${revision.revision ?? 'path'}`;
+      const refused = this.#refusals.get(refusalKey);
+      if (refused) {
+        logger.info({ step: 'refusal-remembered', code: refused.code }, 'refused again without a build');
+        throw refused;
+      }
       // A revision known before evaluation (a git commit) keys the cache at once: one read.
       const knownKey = revision.revision === undefined ? undefined : await this.#key(name, `git:${revision.revision}`);
       if (knownKey !== undefined) {
@@ -107,14 +124,16 @@ export class ImageBuilder implements ImageResolver {
       const imageKey = key;
       const record = await this.#options.builds.run(imageKey, () =>
         timed(logger, 'build', async () => {
-          const built = await this.#build(name, evaluation, AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000), logger);
+          const built = await this.#build(name, evaluation, AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000), logger, buildId);
           await this.#imageCache.put(imageKey, built);
           return built;
         }),
       );
       return { record, pinned: revision.pinned };
     } catch (error) {
-      throw toRegistryError(error, this.#options.nixTimeoutSeconds, logger);
+      const answer = failureAnswer(error, { requested: name.packages, buildId, timeoutSeconds: this.#options.nixTimeoutSeconds, logger });
+      if (refusalKey !== undefined && isRequestRefusal(answer)) this.#refusals.set(refusalKey, answer);
+      throw answer;
     }
   }
 
@@ -141,20 +160,23 @@ export class ImageBuilder implements ImageResolver {
       packages: [...name.packages, ...implicit],
       signal,
     });
-    const unknown = evaluation.unresolved.filter((u) => !(IMPLICIT_PACKAGES as readonly string[]).includes(u.requested));
-    if (unknown.length > 0) {
-      const lines = unknown.map(describeUnresolved);
-      throw new RegistryError('MANIFEST_UNKNOWN', `Unknown packages: ${lines.join('; ')}`, {
-        detail: { unknown: unknown.map((u) => ({ package: u.requested, reason: u.reason, suggestions: u.suggestions })) },
-      });
+    const unresolved = evaluation.unresolved.filter((u) => !(IMPLICIT_PACKAGES as readonly string[]).includes(u.requested));
+    if (unresolved.length > 0) {
+      const lines = unresolved.map(describeUnresolved);
+      const detail = { unknown: unresolved.map((u) => ({ package: u.requested, reason: u.reason, suggestions: u.suggestions, ...(u.message ? { message: u.message } : {}) })) };
+      // A package its package set refuses (broken, unfree, removed) is a refusal; names that resolve to nothing are unknown.
+      if (unresolved.some((u) => u.reason === 'evaluation-error')) throw requestRefused(`Refused packages: ${lines.join('; ')}`, { detail });
+      throw new RegistryError('MANIFEST_UNKNOWN', `Unknown packages: ${lines.join('; ')}`, { detail });
     }
     return evaluation;
   }
 
   /** Realises the closure, uploads its layers and publishes config and manifests. */
-  async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
+  async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger, buildId: string): Promise<ImageRecord> {
     const drvPaths = [...new Set(evaluation.packages.map((p) => p.drvPath))].sort();
-    const roots = await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length });
+    const roots = await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length }).catch(async (error: unknown) => {
+      throw await this.#explainFailedBuild(error, evaluation, signal, buildId);
+    });
     try {
       return await this.#storeImage(name, evaluation, signal, logger);
     } finally {
@@ -162,11 +184,37 @@ export class ImageBuilder implements ImageResolver {
     }
   }
 
+  /**
+   * A derivation that failed to build is the request's failure: named, with the requested packages
+   * that need it, its exit code and the build id (the log stays in the origin's log). Anything else
+   * is left to failureAnswer.
+   */
+  async #explainFailedBuild(error: unknown, evaluation: Evaluation, signal: AbortSignal, buildId: string): Promise<unknown> {
+    if (!(error instanceof NixError) || error.timedOut) return error;
+    const failure = classifyBuildFailure(error.stderr);
+    if (failure.kind !== 'build-failed') return error;
+    this.#options.logger.error({ build: buildId, stderr: error.stderr.slice(-8000) }, 'nix failed to build');
+    const requested = new Map(evaluation.packages.filter((p) => !(IMPLICIT_PACKAGES as readonly string[]).includes(p.requested)).map((p) => [p.requested, p.drvPath]));
+    const needing = await packagesNeeding(requested, failure.drvPaths, signal).catch(() => [...requested.keys()]);
+    const exit = failure.exitCode === undefined ? '' : `exit code ${failure.exitCode}; `;
+    const who = needing.length > 0 ? needing.join(', ') : [...requested.keys()].join(', ');
+    return requestRefused(`${who}: nix failed to build ${failure.derivations.join(', ')} (${exit}build ${buildId})`, {
+      cause: error,
+      detail: { packages: needing, derivations: failure.derivations, exitCode: failure.exitCode, build: buildId },
+    });
+  }
+
   /** Groups the realised closure into layers, uploads them and publishes config and manifests. */
   async #storeImage(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
     const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
     const roots = [...new Set(evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path)))].sort();
     const graph = await timed(logger, 'closure-graph', () => closureGraph(roots, signal));
+    const bytes = graph.paths.reduce((sum, path) => sum + path.narSize, 0);
+    const limit = this.#options.maxImageBytes;
+    if (limit > 0 && bytes > limit) {
+      const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+      throw requestRefused(`${name.packages.join(', ')}: the image would hold ${mb(bytes)} of store paths, over this registry's limit of ${mb(limit)} (MAX_IMAGE_SIZE_MB)`);
+    }
     const groups = layering.algorithm(graph, { budget: layering.budget, popularity: layering.popularity });
     logger.info({ step: 'layering', layers: groups.length, storePaths: graph.paths.length }, 'layering done');
 
@@ -231,20 +279,4 @@ async function anyHas(storePaths: readonly string[], relative: string): Promise<
     }
   }
   return false;
-}
-
-/** Turns a build failure into the error the client sees; the details go to the log only. */
-function toRegistryError(error: unknown, timeoutSeconds: number, logger: Logger): RegistryError | StorageError {
-  // Registry errors are the client's answer already; storage failures are answered by kind in one place.
-  if (error instanceof RegistryError || error instanceof StorageError) return error;
-  if (error instanceof NixError) {
-    logger.error({ command: error.command, exitCode: error.exitCode, stderr: error.stderr.slice(-8000) }, 'nix failed');
-    if (error.timedOut) return new RegistryError('UNKNOWN', `The build took longer than NIX_TIMEOUT (${timeoutSeconds} s)`, { cause: error });
-    if (error.command.startsWith('nix-instantiate')) {
-      return new RegistryError('UNKNOWN', 'The package set failed to evaluate', { cause: error });
-    }
-    return new RegistryError('UNKNOWN', buildFailureReason(error.stderr), { cause: error });
-  }
-  logger.error({ err: error }, 'build failed');
-  return new RegistryError('UNKNOWN', 'The image could not be built', { cause: error });
 }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { realise, buildFailureReason } from './realise.ts';
+import { realise, classifyBuildFailure } from './realise.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/pkgs', import.meta.url));
 
@@ -27,9 +27,21 @@ describe('realise', () => {
     assert.deepEqual(await rootsOf(out.trim()), [], 'released afterwards');
   });
 
-  it('names the failed derivation, never the build log', () => {
-    const stderr = "error: builder for '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-broken-1.0.drv' failed with exit code 1;\nSECRET";
-    assert.equal(buildFailureReason(stderr), 'nix failed to build broken-1.0');
-    assert.equal(buildFailureReason('something else'), 'nix failed to build the image');
+  it("tells whose failure a failed realise is from nix's words, naming only derivations", () => {
+    const drv = "'/nix/store/0123456789abcdfghijklmnpqrsvwxyz-broken-1.0.drv'";
+    assert.deepEqual(classifyBuildFailure(`error: builder for ${drv} failed with exit code 1;\n       last 10 log lines:\n       > SECRET`), {
+      kind: 'build-failed',
+      derivations: ['broken-1.0'],
+      drvPaths: ['/nix/store/0123456789abcdfghijklmnpqrsvwxyz-broken-1.0.drv'],
+      exitCode: 1,
+    });
+    assert.deepEqual(
+      classifyBuildFailure("error: a 'aarch64-linux' with features {} is required to build '/nix/store/x-hello.drv', but I am a 'x86_64-linux' with features {}"),
+      { kind: 'unsupported-system', wanted: 'aarch64-linux', machine: 'x86_64-linux' },
+    );
+    assert.deepEqual(classifyBuildFailure(`error: builder for ${drv} failed with exit code 1;\n> curl: (6) Could not resolve host: example.org`), { kind: 'download-failed' });
+    assert.deepEqual(classifyBuildFailure('error: unable to download \'https://cache.nixos.org/nar/x.nar.xz\': HTTP error 503'), { kind: 'download-failed' });
+    assert.deepEqual(classifyBuildFailure('error: writing to file: No space left on device'), { kind: 'disk-full' });
+    assert.deepEqual(classifyBuildFailure('something else'), { kind: 'other' });
   });
 });

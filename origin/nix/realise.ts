@@ -37,11 +37,49 @@ export async function realise(drvPaths: readonly string[], signal: AbortSignal):
   return { release };
 }
 
-/** A short, client-safe reason for a failed build: the derivation names, never the build log. */
-export function buildFailureReason(stderr: string): string {
-  const failed = [...stderr.matchAll(/builder for '\/nix\/store\/[a-z0-9]{32}-([^']+)\.drv' failed/g)].map((m) => m[1]);
-  const unsupported = /is required to build '.*', but I am a '([^']+)'/.exec(stderr);
-  if (unsupported) return `this origin cannot build for that system (it is ${unsupported[1]})`;
-  if (failed.length > 0) return `nix failed to build ${[...new Set(failed)].join(', ')}`;
-  return 'nix failed to build the image';
+/** What a failed `nix-store --realise` says about whose failure it is, in client-safe words. */
+export type BuildFailure =
+  /** A derivation of the requested closure failed to build: the request's. */
+  | { kind: 'build-failed'; derivations: string[]; drvPaths: string[]; exitCode: number | undefined }
+  /** The machine cannot build for the system the image asks for: the request asks what this registry cannot do. */
+  | { kind: 'unsupported-system'; wanted: string; machine: string }
+  /** A download the build needed failed (a substituter, a fetch): the server's, worth retrying. */
+  | { kind: 'download-failed' }
+  /** The machine ran out of disk: the server's, worth retrying later. */
+  | { kind: 'disk-full' }
+  /** Anything else: the server's. */
+  | { kind: 'other' };
+
+/** Reads nix's stderr of a failed realise (for logs only: clients get the classification). */
+export function classifyBuildFailure(stderr: string): BuildFailure {
+  if (/No space left on device/i.test(stderr)) return { kind: 'disk-full' };
+  // A fetch inside a (fixed-output) builder fails like a build, with curl's or nix's words in its log.
+  if (/unable to download|cannot download|Could not resolve host|Failed to connect to|HTTP error \d{3}|curl: \(\d+\)|error: some substitutes/i.test(stderr)) {
+    return { kind: 'download-failed' };
+  }
+  const unsupported = /a '([^']+)' with features .* is required to build '.*', but I am a '([^']+)'/.exec(stderr) ?? /is required to build '.*', but I am a '([^']+)'/.exec(stderr);
+  if (unsupported) {
+    return unsupported.length === 3 ? { kind: 'unsupported-system', wanted: unsupported[1]!, machine: unsupported[2]! } : { kind: 'unsupported-system', wanted: 'that system', machine: unsupported[1]! };
+  }
+  const failed = [...stderr.matchAll(/builder for '(\/nix\/store\/[a-z0-9]{32}-([^']+)\.drv)' failed(?: with exit code (\d+))?/g)];
+  if (failed.length > 0) {
+    const code = failed.find((match) => match[3] !== undefined)?.[3];
+    return {
+      kind: 'build-failed',
+      derivations: [...new Set(failed.map((match) => match[2]!))],
+      drvPaths: [...new Set(failed.map((match) => match[1]!))],
+      exitCode: code === undefined ? undefined : Number(code),
+    };
+  }
+  return { kind: 'other' };
+}
+
+/** Which of `requested` (package name -> .drv) need one of `failedDrvPaths` (their build closure holds it). */
+export async function packagesNeeding(requested: ReadonlyMap<string, string>, failedDrvPaths: readonly string[], signal: AbortSignal): Promise<string[]> {
+  const needing: string[] = [];
+  for (const [name, drvPath] of requested) {
+    const closure = new Set((await runNix('nix-store', ['--query', '--requisites', drvPath], { signal })).split('\n'));
+    if (failedDrvPaths.some((failed) => closure.has(failed))) needing.push(name);
+  }
+  return needing;
 }

@@ -102,7 +102,8 @@ describe('builds', () => {
 
       const response = await slow;
       const elapsed = Date.now() - started;
-      assert.equal(response.status, 500);
+      assert.equal(response.status, 503, 'a timeout is the server\'s failure, worth retrying');
+      assert.ok(Number(response.headers.get('retry-after')) > 0, 'Retry-After');
       assert.match(await response.text(), /NIX_TIMEOUT/);
       assert.ok(elapsed < 15_000, `the timeout ended the build in ${elapsed} ms`);
       await new Promise((resolve) => setTimeout(resolve, 4000)); // SIGTERM grace, then SIGKILL
@@ -134,7 +135,7 @@ describe('builds', () => {
       assert.ok(elapsed < 1000, `the cached image answered in ${Math.round(elapsed)} ms while the slot was busy`);
       const cold = await fetch(`${origin.url}/v2/jq/manifests/latest`, { method: 'HEAD' });
       assert.equal(cold.status, 429, 'a new build past the bound is refused');
-      assert.equal((await slow).status, 500, 'the slow build ends at NIX_TIMEOUT');
+      assert.equal((await slow).status, 503, 'the slow build ends at NIX_TIMEOUT');
     } finally {
       await origin.stop();
       await storage.cleanup();
@@ -163,7 +164,7 @@ describe('builds', () => {
         const pending = fetch(`${second.url}/v2/slow/manifests/latest`);
         const wait = await waitFor('the restarted origin started the build', async () => (await processesRunning('sleep 1000')).length > 0, 10_000);
         assert.ok(wait < 5000, `the build started ${wait} ms after the pull, not after a lock held by an orphan`);
-        assert.equal((await pending).status, 500, 'and ends at its own NIX_TIMEOUT');
+        assert.equal((await pending).status, 503, 'and ends at its own NIX_TIMEOUT');
       } finally {
         await second.stop();
       }

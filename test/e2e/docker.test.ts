@@ -99,6 +99,11 @@ describe('docker pulls and runs images', () => {
       assert.equal(blobsAfter, blobsBefore, 'no layer came from the origin: the edge redirected them all to R2');
       const run = await docker('run', '--rm', '--network', 'none', image, '/bin/hello');
       assert.equal(run.stdout.trim(), 'Hello, world!');
+
+      // An image that cannot be built: docker prints why (a 400 MANIFEST_UNKNOWN's message).
+      const broken = await execa(DOCKER, ['-H', `unix://${socket}`, 'pull', `localhost:${local.edge.port}/shell/broken`], { reject: false });
+      assert.notEqual(broken.exitCode, 0);
+      assert.match(broken.stderr, /manifest unknown: broken: nix failed to build broken-1\.0 \(exit code 1; build [0-9a-f]{8}\)/, `docker printed: ${broken.stderr}`);
     } finally {
       await docker('rmi', `localhost:${local.edge.port}/shell/hello`).catch(() => undefined);
       await behind.stop();

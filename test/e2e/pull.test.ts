@@ -215,12 +215,38 @@ describe('pulling images from the origin alone', () => {
     for (const digest of shared) assert.equal(blobGets.filter((got) => got === digest).length, 1, `${digest} once`);
   });
 
-  it('builds a failing package into 500 UNKNOWN without leaking the build log', async () => {
-    const response = await fetch(`${origin.url}/v2/broken/manifests/latest`);
-    assert.equal(response.status, 500);
+  it('a package that fails to build is the request\'s failure: 400 MANIFEST_UNKNOWN naming it, never the build log, remembered', async () => {
+    const realisesBefore = origin.steps('realise').length;
+    const response = await fetch(`${origin.url}/v2/shell/broken/manifests/latest`);
+    assert.equal(response.status, 400);
     const text = await response.text();
-    assert.equal((JSON.parse(text) as { errors: { code: string }[] }).errors[0]?.code, 'UNKNOWN');
-    assert.match(text, /broken/);
-    assert.doesNotMatch(text, /SECRET-INTERNAL-DETAIL/);
+    const error = (JSON.parse(text) as { errors: { code: string; message: string }[] }).errors[0];
+    assert.equal(error?.code, 'MANIFEST_UNKNOWN');
+    assert.match(error?.message ?? '', /^broken: nix failed to build broken-1\.0 \(exit code 1; build [0-9a-f]{8}\)$/);
+    assert.match(response.statusText, /^broken: nix failed to build broken-1\.0/, 'the status line says it too (containerd shows nothing else)');
+    assert.doesNotMatch(text, /SECRET-INTERNAL-DETAIL|hunter2/);
+    const build = /build ([0-9a-f]{8})/.exec(error?.message ?? '')?.[1];
+    assert.ok(origin.logs.some((line) => line['build'] === build && String(line['stderr'] ?? '').includes('SECRET-INTERNAL-DETAIL')), 'the build log is in the origin\'s log, under the build id');
+
+    const again = await fetch(`${origin.url}/v2/shell/broken/manifests/latest`, { method: 'HEAD' });
+    assert.equal(again.status, 400);
+    await origin.waitForLog((line) => line.step === 'refusal-remembered');
+    assert.equal(origin.steps('realise').length - realisesBefore, 1, 'a second pull within the remembered window runs no nix');
+  });
+
+  it('packages their package set refuses (unfree, removed) are 400 with the package set\'s own words, no paths', async () => {
+    for (const [name, words] of [
+      ['unfreething', /unfreething: Package ‘unfreething-1\.0’ has an unfree license \(‘unfree’\), refusing to evaluate/],
+      ['oldthing', /oldthing: 'oldthing' has been removed from nixpkgs, as it was unmaintained; use 'hello' instead/],
+    ] as const) {
+      const response = await fetch(`${origin.url}/v2/${name}/manifests/latest`);
+      assert.equal(response.status, 400, name);
+      const message = ((await response.json()) as { errors: { message: string }[] }).errors[0]?.message ?? '';
+      assert.match(message, words);
+      assert.doesNotMatch(message, /\/nix\/store|\/work\/|default\.nix/, 'no path of the package set');
+    }
+    const unknown = await fetch(`${origin.url}/v2/helo/manifests/latest`);
+    assert.equal(unknown.status, 404, 'an unknown name stays 404, with its suggestion');
+    assert.match(((await unknown.json()) as { errors: { message: string }[] }).errors[0]?.message ?? '', /did you mean hello/);
   });
 });
