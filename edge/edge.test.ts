@@ -9,7 +9,7 @@ import { env } from 'cloudflare:test';
 import { EdgeCache } from './cache.ts';
 import { parseImageName } from '../shared/reference.ts';
 import { MAX_WRITE_BACK_BYTES } from '../shared/protocol.ts';
-import { testImage } from './test/fixtures.ts';
+import { testImage, testIndex } from './test/fixtures.ts';
 import {
   DOCKER_ACCEPT,
   OCI_ACCEPT,
@@ -72,6 +72,36 @@ describe('hits from KV', () => {
     expect(byTag.reads()).toBe(2);
     expect((await send('/v2/readstag/manifests/latest', {}, { CACHE: byTag.kv })).status).toBe(200);
     expect(byTag.reads()).toBe(2);
+  });
+
+  it('serves a multi-platform image: an OCI index or a Docker list by Accept, the first platform\'s manifest otherwise, in 2 KV reads', async () => {
+    const [amd64, arm64] = [await testImage('multi-amd64'), await testImage('multi-arm64')];
+    const index = await testIndex(amd64, arm64);
+    const writeBack = writeBackFor(amd64, 'multi', 'latest', true);
+    writeBack.tag!.manifests['oci-index'] = { digest: index.oci.digest, size: index.oci.body.length };
+    writeBack.tag!.manifests['docker-list'] = { digest: index.docker.digest, size: index.docker.body.length };
+    writeBack.manifests.push(
+      { digest: index.oci.digest, mediaType: 'application/vnd.oci.image.index.v1+json', body: index.oci.body },
+      { digest: index.docker.digest, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', body: index.docker.body },
+      { digest: arm64.oci.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', body: arm64.oci.body },
+      { digest: arm64.docker.digest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: arm64.docker.body },
+    );
+    expect((await postWriteBack(JSON.stringify(writeBack))).status).toBe(204);
+    const cases: [accept: string, type: string, digest: string][] = [
+      ['application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.index.v1+json', index.oci.digest],
+      ['application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json', index.docker.digest],
+      ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.manifest.v1+json', amd64.oci.digest],
+    ];
+    for (const [accept, type, digest] of cases) {
+      const counted = countingKv(kv());
+      const response = await send('/v2/multi/manifests/latest', { headers: { Accept: accept } }, { CACHE: counted.kv });
+      expect(response.headers.get('content-type')).toBe(type);
+      expect(response.headers.get('docker-content-digest')).toBe(digest);
+      expect(response.headers.get('vary')).toBe('Accept');
+      expect(counted.reads()).toBeLessThanOrEqual(2);
+    }
+    expect((await send(`/v2/multi/manifests/${arm64.oci.digest}`)).status).toBe(200);
+    expect(await originRequests()).toEqual([]);
   });
 
   it('sees a new tag pointer written back at once, despite the memory', async () => {

@@ -7,6 +7,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { NIXPKGS_LOCATIONS, type PackageSource } from './nix/source.ts';
+import { PLATFORMS, type Platform } from '../shared/platforms.ts';
 
 export type StorageConfig =
   | { backend: 'filesystem'; path: string }
@@ -52,6 +53,8 @@ export interface OriginConfig {
   /** Layers compressed and uploaded at once within one build. */
   layerConcurrency: number;
   maxConcurrentBuilds: number;
+  /** The platforms an image name without one is built for (NIXEDGE_PLATFORMS): several make an index. */
+  platforms: Platform[];
   /** Largest closure (sum of nar sizes) an image may hold, in bytes; 0 = no limit. */
   maxImageBytes: number;
   /** Evaluations at once; they never wait for build slots. */
@@ -139,6 +142,16 @@ const envSchema = z.object({
   MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   MAX_QUEUED_BUILDS: integer(32, 0, 10000),
   MAX_IMAGE_SIZE_MB: integer(0, 0, 10_000_000),
+  NIXEDGE_PLATFORMS: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? ['linux/amd64'] : value.split(',').map((part) => part.trim())))
+    .pipe(
+      z
+        .array(z.string().refine((name) => Object.hasOwn(PLATFORMS, name), { message: `Expected platforms among ${Object.keys(PLATFORMS).join(', ')}` }))
+        .min(1)
+        .refine((names) => new Set(names).size === names.length, { message: 'Expected each platform once' }),
+    ),
   MAX_CONCURRENT_EVALUATIONS: integer(Math.max(2, availableParallelism()), 1, 64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NIXEDGE_SHARED_SECRET: sharedSecret,
@@ -189,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,
     maxConcurrentEvaluations: vars.MAX_CONCURRENT_EVALUATIONS,
     maxImageBytes: vars.MAX_IMAGE_SIZE_MB * 1_000_000,
+    platforms: vars.NIXEDGE_PLATFORMS.map((name) => PLATFORMS[name]!),
     logLevel: vars.LOG_LEVEL,
     edge: {
       ...(vars.NIXEDGE_SHARED_SECRET === undefined ? {} : { sharedSecret: vars.NIXEDGE_SHARED_SECRET }),

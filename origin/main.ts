@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     layerConcurrency: config.layerConcurrency,
     nixTimeoutSeconds: config.nixTimeoutSeconds,
     maxImageBytes: config.maxImageBytes,
+    platforms: config.platforms,
   });
   const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
   const writeBack =
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
-      { port: info.port, nix: nix.version, popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
+      { port: info.port, nix: nix.version, platforms: config.platforms.map((platform) => platform.name), popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
       `nixedge origin listening on port ${info.port}`,
     );
   });

@@ -26,15 +26,38 @@ export function manifestMediaType(bytes: Uint8Array | string): string | undefine
   return MANIFEST_MEDIA_TYPES.includes(parsed.mediaType) ? parsed.mediaType : undefined;
 }
 
-/** The two manifest flavours we publish for every image. */
+/** The two flavours of an image manifest we publish for every image. */
 export type ManifestFlavour = 'oci' | 'docker';
 
+/** The two flavours of a list of per-platform manifests, for multi-platform images. */
+export type ListFlavour = 'oci-index' | 'docker-list';
+
+/** What a manifest request by tag can be answered with. */
+export type TagFlavour = ManifestFlavour | ListFlavour;
+
+/** The media type of each flavour. */
+export const FLAVOUR_MEDIA_TYPE: Record<TagFlavour, string> = {
+  oci: MediaType.ociManifest,
+  docker: MediaType.dockerManifest,
+  'oci-index': MediaType.ociIndex,
+  'docker-list': MediaType.dockerManifestList,
+};
+
+/** The media types an `Accept` header names (parameters and case dropped). */
+function acceptedTypes(accept: string | undefined | null): string[] {
+  return (accept ?? '').split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+}
+
 /**
- * Chooses the manifest flavour for a request's `Accept` header: OCI when the client accepts it,
+ * Chooses what a manifest request by tag is answered with, from the request's `Accept` header
+ * and what the image has. A multi-platform image (`lists`) is an OCI index for clients accepting
+ * one, a Docker manifest list for clients accepting only that, and otherwise the first platform's
+ * image manifest, so old clients keep working. An image manifest is OCI when the client accepts it,
  * Docker v2 schema 2 otherwise (some clients send Docker-only Accept headers, others none).
  */
-export function negotiateManifest(accept: string | undefined | null): ManifestFlavour {
-  if (!accept) return 'docker';
-  const accepted = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+export function negotiateManifest(accept: string | undefined | null, offered: { lists: boolean } = { lists: false }): TagFlavour {
+  const accepted = acceptedTypes(accept);
+  if (offered.lists && accepted.includes(MediaType.ociIndex)) return 'oci-index';
+  if (offered.lists && accepted.includes(MediaType.dockerManifestList)) return 'docker-list';
   return accepted.includes(MediaType.ociManifest) ? 'oci' : 'docker';
 }

@@ -33,7 +33,18 @@ export const manifestDocumentSchema = z.object({
 export type ManifestDocument = z.infer<typeof manifestDocumentSchema>;
 
 /** Both flavours of an image's manifest. */
-export const imageManifestsSchema = z.object({ oci: descriptorSchema, docker: descriptorSchema });
+/**
+ * What a tag resolves to, by flavour (shared/media-types.ts negotiateManifest): the image manifest
+ * in both flavours (for a multi-platform image, the first platform's), and for a multi-platform
+ * image also its OCI index and Docker manifest list.
+ */
+export const imageManifestsSchema = z.object({
+  oci: descriptorSchema,
+  docker: descriptorSchema,
+  'oci-index': descriptorSchema.optional(),
+  'docker-list': descriptorSchema.optional(),
+});
+export type TagManifests = z.infer<typeof imageManifestsSchema>;
 
 export const writeBackSchema = z.object({
   /** The tag pointer: which manifests `/v2/<name>/manifests/<tag>` resolves to. */
@@ -47,7 +58,7 @@ export const writeBackSchema = z.object({
     })
     .optional(),
   /** Manifests by digest, with their exact bytes (UTF-8 JSON). */
-  manifests: z.array(manifestDocumentSchema).max(8),
+  manifests: z.array(manifestDocumentSchema).max(16),
   /** Sizes of blobs (layers, configs), so the edge can answer blob HEADs. */
   blobs: z.array(descriptorSchema).max(512),
 });

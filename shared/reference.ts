@@ -96,6 +96,8 @@ export interface ImageName {
   system: NixSystem;
   /** Whether `shell` was requested (the image's Cmd becomes a shell). */
   shell: boolean;
+  /** Whether the name itself picks the system (`arm64`): such a name is one image, never a multi-platform index. */
+  systemChosen: boolean;
   /**
    * Canonical form, used in cache keys: equal exactly for names that differ only in the order or
    * duplicates of components. Lines separated by "\n" (which no valid component contains):
@@ -211,8 +213,17 @@ export function parseImageName(name: string): ImageName {
   // Default sort compares UTF-16 code units: locale-independent, the same on every machine.
   const sorted = [...packages].sort();
   const system: NixSystem = metas.has('arm64') ? 'aarch64-linux' : DEFAULT_SYSTEM;
-  const canonical = ['nixedge-image/v1', `system=${system}`, `shell=${shell}`, ...sorted].join('\n');
-  return { packages: sorted, system, shell, canonical };
+  return { packages: sorted, system, shell, canonical: canonicalName(system, shell, sorted), systemChosen: metas.has('arm64') };
+}
+
+/** The canonical form of a name's parts (see ImageName.canonical). */
+function canonicalName(system: NixSystem, shell: boolean, packages: readonly string[]): string {
+  return ['nixedge-image/v1', `system=${system}`, `shell=${shell}`, ...packages].join('\n');
+}
+
+/** The same image name built for another system (one platform of a multi-platform image). */
+export function withSystem(name: ImageName, system: NixSystem): ImageName {
+  return { ...name, system, canonical: canonicalName(system, name.shell, name.packages) };
 }
 
 /** The attribute names of a package of an ImageName: `python3packages.numpy` -> [python3packages, numpy]. */

@@ -31,9 +31,9 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
 
   const pointer = await cache.tagPointer(name.canonical, reference.tag);
   if (pointer) {
-    const descriptor = pointer.manifests[negotiateManifest(c.req.header('accept'))];
-    const hit = await cache.manifest(descriptor.digest);
-    if (hit) {
+    const descriptor = pointer.manifests[negotiateManifest(c.req.header('accept'), { lists: pointer.manifests['oci-index'] !== undefined })];
+    const hit = descriptor && (await cache.manifest(descriptor.digest));
+    if (descriptor && hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
       if (!fresh) c.executionCtx.waitUntil(cache.refreshOnce(name.canonical, reference.tag, () => refreshTag(config, c.req.raw)));
       const cacheControl = pointer.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate;

@@ -1,12 +1,32 @@
 /** Manifests and helpers shared by the edge tests (and the stand-in origin that serves them). */
 
+import { sha256Digest } from '../../shared/digest.ts';
+
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
 const encoder = new TextEncoder();
 
 async function sha256(text: string): Promise<`sha256:${string}`> {
-  const hash = await crypto.subtle.digest('SHA-256', encoder.encode(text));
-  return `sha256:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return sha256Digest(encoder.encode(text));
+}
+
+/** An OCI index and a Docker manifest list naming two test images (as amd64 and arm64). */
+export async function testIndex(amd64: TestImage, arm64: TestImage): Promise<{ oci: { body: string; digest: `sha256:${string}` }; docker: { body: string; digest: `sha256:${string}` } }> {
+  const list = (oci: boolean) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: oci ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json',
+      manifests: [
+        { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
+        { image: arm64, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+      ].map(({ image, platform }) => ({
+        mediaType: oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+        digest: oci ? image.oci.digest : image.docker.digest,
+        size: (oci ? image.oci.body : image.docker.body).length,
+        platform,
+      })),
+    });
+  return { oci: { body: list(true), digest: await sha256(list(true)) }, docker: { body: list(false), digest: await sha256(list(false)) } };
 }
 
 export interface TestImage {

@@ -13,7 +13,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { RegistryError, requestRefused } from '../../shared/errors.ts';
+import { reasonPhrase, RegistryError, requestRefused } from '../../shared/errors.ts';
 import { NixError } from '../nix/run.ts';
 import { classifyBuildFailure } from '../nix/realise.ts';
 import { StorageError } from '../storage/storage-error.ts';
@@ -76,4 +76,17 @@ function retryLater(message: string, seconds: number, cause: unknown): RegistryE
 /** Whether an answer is the request's (remembered briefly, so a failing image is not rebuilt for every pull). */
 export function isRequestRefusal(error: unknown): error is RegistryError {
   return error instanceof RegistryError && error.status >= 400 && error.status < 500 && error.code !== 'TOOMANYREQUESTS' && error.code !== 'UNAUTHORIZED';
+}
+
+/** A failure of one platform of a multi-platform image, naming the platform. */
+export function onPlatform(error: unknown, platform: string): unknown {
+  if (!(error instanceof RegistryError)) return error;
+  const message = `${platform}: ${error.message}`;
+  return new RegistryError(error.code, message, {
+    status: error.status,
+    headers: error.headers,
+    cause: error,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...(error.reason === undefined ? {} : { reason: reasonPhrase(message) }),
+  });
 }

@@ -8,7 +8,9 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import pMap from 'p-map';
 import { RegistryError, requestRefused } from '../../shared/errors.ts';
-import { revisionSelector, type ImageName } from '../../shared/reference.ts';
+import { revisionSelector, withSystem, type ImageName } from '../../shared/reference.ts';
+import type { Platform } from '../../shared/platforms.ts';
+import { buildIndex } from '../image/index.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Logger } from '../log.ts';
 import { timed } from '../log.ts';
@@ -23,12 +25,12 @@ import { storePathEntries } from '../tarball/store-paths.ts';
 import { customisationEntries } from '../image/customisation.ts';
 import { buildImage, type LayerDescriptor } from '../image/manifest.ts';
 import { LayerCache } from '../cache/layer-cache.ts';
-import { ImageCache, imageKey, imageRecord, type ImageRecord } from '../cache/image-cache.ts';
+import { ImageCache, imageKey, imageRecord, indexRecord, type ImageRecord } from '../cache/image-cache.ts';
 import { sha256Hex } from '../../shared/digest.ts';
 import { uploadLayer, storeBlob } from './upload-layer.ts';
 import type { BuildQueue } from './build-queue.ts';
 import { SingleFlight } from './single-flight.ts';
-import { failureAnswer, isRequestRefusal, newBuildId } from './failures.ts';
+import { failureAnswer, isRequestRefusal, newBuildId, onPlatform } from './failures.ts';
 import { LRUCache } from 'lru-cache';
 import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
 
@@ -57,6 +59,8 @@ export interface ImageBuilderOptions {
   nixTimeoutSeconds: number;
   /** Largest closure an image may hold, in bytes (0 = no limit). */
   maxImageBytes: number;
+  /** The platforms a name without one is built for (NIXEDGE_PLATFORMS): several give an index. */
+  platforms: readonly Platform[];
 }
 
 export class ImageBuilder implements ImageResolver {
@@ -65,6 +69,7 @@ export class ImageBuilder implements ImageResolver {
   readonly #imageCache: ImageCache;
   readonly #recipe: string;
   readonly #resolutions = new SingleFlight<ResolvedImage>();
+  readonly #revisions = new SingleFlight<ResolvedRevision>();
   /** Requests refused lately (unknown or failing packages), by image, tag and revision: not rebuilt for every pull. */
   readonly #refusals = new LRUCache<string, RegistryError>({ max: 10_000, ttl: REFUSAL_MEMORY_MS });
 
@@ -76,25 +81,59 @@ export class ImageBuilder implements ImageResolver {
   }
 
   /**
-   * The image for a name and tag: from the image cache, or built now. Concurrent pulls of one image
-   * share one resolution. Only nix and layer work waits for a slot: an image already built is
-   * answered from the cache while every build slot is busy (429 is for builds only).
+   * The image for a name and tag: from the image cache, or built now. With several platforms
+   * configured (NIXEDGE_PLATFORMS) and no platform in the name, an index of one image per platform,
+   * all built from one revision of the package set. Concurrent pulls of one image share one
+   * resolution, and a multi-platform pull shares each platform's with pulls of that platform alone.
+   * Only nix and layer work waits for a slot: an image already built is answered from the cache
+   * while every build slot is busy (429 is for builds only).
    */
   async image(name: ImageName, tag: string): Promise<ResolvedImage> {
-    return this.#resolutions.run(`${name.canonical}\0${tag}`, () => this.#resolveOrBuild(name, tag));
+    const { platforms } = this.#options;
+    const revision = await this.#revisions.run(tag, () =>
+      timed(this.#options.logger.child({ tag }), 'resolve-revision', () =>
+        resolveRevision(this.#options.source, revisionSelector(tag), AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000)),
+      ),
+    );
+    if (name.systemChosen || platforms.length === 1) {
+      return this.#platformImage(name.systemChosen ? name : withSystem(name, platforms[0]!.system), tag, revision);
+    }
+    return this.#resolutions.run(`index\0${name.canonical}\0${revision.revision ?? tag}`, () => this.#multiPlatform(name, tag, revision));
   }
 
-  async #resolveOrBuild(name: ImageName, tag: string): Promise<ResolvedImage> {
+  /** One platform's image at a resolved revision, shared with every pull of it in flight. */
+  #platformImage(name: ImageName, tag: string, revision: ResolvedRevision): Promise<ResolvedImage> {
+    return this.#resolutions.run(`${name.canonical}\0${revision.revision ?? tag}`, () => this.#resolveOrBuild(name, tag, revision));
+  }
+
+  /**
+   * Every configured platform's image at one revision, then their OCI index and Docker manifest
+   * list, stored last: a platform that fails fails the request (its error names the platform) and
+   * no list naming it is ever stored.
+   */
+  async #multiPlatform(name: ImageName, tag: string, revision: ResolvedRevision): Promise<ResolvedImage> {
+    const images = await Promise.all(
+      this.#options.platforms.map(async (platform) => {
+        try {
+          return { platform, image: await this.#platformImage(withSystem(name, platform.system), tag, revision) };
+        } catch (error) {
+          throw onPlatform(error, platform.name);
+        }
+      }),
+    );
+    const built = await buildIndex(images.map(({ platform, image }) => ({ platform, oci: image.record.manifests.oci, docker: image.record.manifests.docker })));
+    await storeBlob(this.#options.storage, built.ociIndex.digest, built.ociIndex.bytes);
+    await storeBlob(this.#options.storage, built.dockerList.digest, built.dockerList.bytes);
+    return { record: indexRecord(built, images.map(({ image }) => image.record)), pinned: revision.pinned };
+  }
+
+  async #resolveOrBuild(name: ImageName, tag: string, revision: ResolvedRevision): Promise<ResolvedImage> {
     const buildId = newBuildId();
     const logger = this.#options.logger.child({ image: name.canonical.replaceAll('\n', ' '), tag, build: buildId });
-    const flight = `${name.canonical}\0${tag}`;
-    let refusalKey: string | undefined;
+    const flight = `${name.canonical}\0${revision.revision ?? tag}`;
+    // A request refused a moment ago at this revision is refused again without nix.
+    const refusalKey = flight;
     try {
-      const revision = await timed(logger, 'resolve-revision', () =>
-        resolveRevision(this.#options.source, revisionSelector(tag), AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000)),
-      );
-      // A request refused a moment ago at this revision is refused again without nix.
-      refusalKey = `${flight}\0${revision.revision ?? 'path'}`;
       const refused = this.#refusals.get(refusalKey);
       if (refused) {
         logger.info({ step: 'refusal-remembered', code: refused.code }, 'refused again without a build');
@@ -132,7 +171,7 @@ export class ImageBuilder implements ImageResolver {
       return { record, pinned: revision.pinned };
     } catch (error) {
       const answer = failureAnswer(error, { requested: name.packages, buildId, timeoutSeconds: this.#options.nixTimeoutSeconds, logger });
-      if (refusalKey !== undefined && isRequestRefusal(answer)) this.#refusals.set(refusalKey, answer);
+      if (isRequestRefusal(answer)) this.#refusals.set(refusalKey, answer);
       throw answer;
     }
   }

@@ -10,16 +10,17 @@
 import { z } from 'zod';
 import { sha256Hex } from '../../shared/digest.ts';
 import { contentKey, imageCacheKey } from '../../shared/keys.ts';
-import type { ManifestFlavour } from '../../shared/media-types.ts';
+import type { ManifestFlavour, TagFlavour } from '../../shared/media-types.ts';
 import { descriptorSchema, imageManifestsSchema, manifestDocumentSchema, type ManifestDocument } from '../../shared/protocol.ts';
 import type { BuiltImage, LayerDescriptor } from '../image/manifest.ts';
+import type { BuiltIndex } from '../image/index.ts';
 import type { Storage } from '../storage/storage.ts';
 import { safeJson } from './layer-cache.ts';
 
 const recordSchema = z.object({
   /** 2: records carry documents and blobs (version 1 held only the two manifest descriptors: a miss). */
   version: z.literal(2),
-  /** The manifest a tag resolves to, per flavour (chosen by the client's Accept). */
+  /** The manifest a tag resolves to, per flavour (chosen by the client's Accept); lists for multi-platform images. */
   manifests: imageManifestsSchema,
   /** Every manifest of the image, with its exact bytes. */
   documents: z.array(manifestDocumentSchema).min(1),
@@ -65,9 +66,39 @@ export function imageRecord(image: BuiltImage, layers: readonly LayerDescriptor[
   };
 }
 
-/** The manifest a record's tag resolves to for one flavour. */
-export function manifestFor(record: ImageRecord, flavour: ManifestFlavour): ManifestDocument {
-  const { digest } = record.manifests[flavour];
+/**
+ * The record of a multi-platform image: its OCI index and Docker manifest list, the first
+ * platform's image manifests (for clients that accept no list), and every platform's manifests
+ * and blobs (so each is served and written back by digest). Not cached itself: it is assembled
+ * from the platforms' records, which are.
+ */
+export function indexRecord(index: BuiltIndex, platforms: readonly ImageRecord[]): ImageRecord {
+  const [first] = platforms;
+  if (!first) throw new Error('Expected at least one platform image');
+  const listDocument = (blob: BuiltIndex['ociIndex']): ManifestDocument => ({ digest: blob.digest, mediaType: blob.mediaType, body: blob.bytes.toString('utf8') });
+  const documents = new Map<string, ManifestDocument>();
+  for (const document of [listDocument(index.ociIndex), listDocument(index.dockerList), ...platforms.flatMap((record) => record.documents)]) {
+    documents.set(document.digest, document);
+  }
+  const blobs = new Map(platforms.flatMap((record) => record.blobs.map((blob) => [blob.digest, blob] as const)));
+  return {
+    version: 2,
+    manifests: {
+      oci: first.manifests.oci,
+      docker: first.manifests.docker,
+      'oci-index': { digest: index.ociIndex.digest, size: index.ociIndex.bytes.length },
+      'docker-list': { digest: index.dockerList.digest, size: index.dockerList.bytes.length },
+    },
+    documents: [...documents.values()],
+    blobs: [...blobs.values()],
+  };
+}
+
+/** The manifest a record's tag resolves to for one flavour (an image manifest, or a list for a multi-platform image). */
+export function manifestFor(record: ImageRecord, flavour: TagFlavour): ManifestDocument {
+  const descriptor = record.manifests[flavour];
+  if (!descriptor) throw new Error(`Image record has no ${flavour}`);
+  const { digest } = descriptor;
   const document = record.documents.find((candidate) => candidate.digest === digest);
   if (!document) throw new Error(`Image record names manifest ${digest} without its bytes`);
   return document;

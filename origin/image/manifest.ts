@@ -8,6 +8,7 @@
 import { sha256Digest, type Digest } from '../../shared/digest.ts';
 import { MediaType, type ManifestFlavour } from '../../shared/media-types.ts';
 import type { NixSystem } from '../../shared/reference.ts';
+import { platformOfSystem } from '../../shared/platforms.ts';
 
 /** A layer as the manifest names it. */
 export interface LayerDescriptor {
@@ -43,7 +44,6 @@ export interface BuiltImage {
 /** The fixed creation time of every image (Nix images have no meaningful build time). */
 export const IMAGE_CREATED = '1970-01-01T00:00:01Z';
 
-const ARCHITECTURES: Record<NixSystem, string> = { 'x86_64-linux': 'amd64', 'aarch64-linux': 'arm64' };
 
 /** A JSON value as the bytes of a blob, with their digest. */
 async function blob(value: unknown): Promise<Blob> {
@@ -55,9 +55,11 @@ async function blob(value: unknown): Promise<Blob> {
 export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const containerConfig: Record<string, unknown> = { Env: [...spec.env] };
   if (spec.cmd) containerConfig['Cmd'] = [...spec.cmd];
+  const platform = platformOfSystem(spec.system);
   const config = await blob({
-    architecture: ARCHITECTURES[spec.system],
-    os: 'linux',
+    architecture: platform.architecture,
+    ...(platform.variant ? { variant: platform.variant } : {}),
+    os: platform.os,
     created: IMAGE_CREATED,
     config: containerConfig,
     rootfs: { type: 'layers', diff_ids: spec.layers.map((layer) => layer.diffId) },

@@ -40,7 +40,8 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
   } else {
     const image = await images.image(name, reference.tag);
     onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
-    const document = manifestFor(image.record, negotiateManifest(c.req.header('accept')));
+    const flavour = negotiateManifest(c.req.header('accept'), { lists: image.record.manifests['oci-index'] !== undefined });
+    const document = manifestFor(image.record, flavour);
     manifest = {
       body: new TextEncoder().encode(document.body),
       digest: document.digest,

@@ -83,10 +83,11 @@ describe('docker pulls and runs images', () => {
     assert.ok(manifestGets.some((line) => line['method'] === 'HEAD'), 'docker resolves the tag with HEAD');
   });
 
-  it('through the edge, as the README says: docker pull localhost:<edge>/shell/hello, layers from R2 by 307, then docker run', async () => {
+  it('through the edge, as the README says: docker pull localhost:<edge>/shell/hello (a two-platform list), layers from R2 by 307, then docker run', async () => {
     const state = await tempDir('docker-edge-state');
     const local: LocalEdge = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
-    const behind = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
+    // Two platforms: docker resolves the manifest list to its own (amd64 here).
+    const behind = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS, NIXEDGE_PLATFORMS: 'linux/amd64,linux/arm64' });
     try {
       const image = `localhost:${local.edge.port}/shell/hello`;
       await docker('pull', image); // a miss: built at the origin, written back to the edge
@@ -99,11 +100,13 @@ describe('docker pulls and runs images', () => {
       assert.equal(blobsAfter, blobsBefore, 'no layer came from the origin: the edge redirected them all to R2');
       const run = await docker('run', '--rm', '--network', 'none', image, '/bin/hello');
       assert.equal(run.stdout.trim(), 'Hello, world!');
+      const architecture = await docker('image', 'inspect', '--format', '{{.Architecture}}', image);
+      assert.equal(architecture.stdout.trim(), 'amd64', 'docker picked its platform from the manifest list');
 
       // An image that cannot be built: docker prints why (a 400 MANIFEST_UNKNOWN's message).
       const broken = await execa(DOCKER, ['-H', `unix://${socket}`, 'pull', `localhost:${local.edge.port}/shell/broken`], { reject: false });
       assert.notEqual(broken.exitCode, 0);
-      assert.match(broken.stderr, /manifest unknown: broken: nix failed to build broken-1\.0 \(exit code 1; build [0-9a-f]{8}\)/, `docker printed: ${broken.stderr}`);
+      assert.match(broken.stderr, /manifest unknown: (?:linux\/(?:amd64|arm64): )?broken: nix failed to build broken-1\.0 \(exit code 1; build [0-9a-f]{8}\)/, `docker printed: ${broken.stderr}`);
     } finally {
       await docker('rmi', `localhost:${local.edge.port}/shell/hello`).catch(() => undefined);
       await behind.stop();
