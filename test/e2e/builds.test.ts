@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, originStartFailure, FIXTURE_PKGS } from '../../local-stack/origin-process.ts';
-import { chrootRun, processesRunning, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
+import { chrootRun, fixtureRepository, processesRunning, pullAndUnpack, skopeoCopy, tempDir } from './clients.ts';
 
 /** Every blob in a filesystem storage, by name, with the sha256 of its bytes. */
 async function blobHashes(storagePath: string): Promise<Map<string, string>> {
@@ -258,19 +258,11 @@ describe('builds', () => {
 
 describe('a git package source (NIXERY_PKGS_REPO)', () => {
   it('builds the default branch for latest, branches and tags by name, and commits by hash', async () => {
-    const repo = await tempDir('repo');
+    const repo = await fixtureRepository(FIXTURE_PKGS);
+    const { git } = repo;
     const storage = await tempDir('storage');
     const work = await tempDir('work');
-    const git = (...args: string[]) =>
-      execa('git', args, {
-        cwd: repo.path,
-        env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' },
-      });
     try {
-      await execa('cp', ['-r', `${FIXTURE_PKGS}/.`, repo.path]);
-      await git('init', '-q', '-b', 'main');
-      await git('add', '-A');
-      await git('commit', '-qm', 'fixture');
       await git('tag', 'v1');
       await git('checkout', '-qb', 'feature');
       const defaultNix = join(repo.path, 'default.nix');
@@ -278,10 +270,10 @@ describe('a git package source (NIXERY_PKGS_REPO)', () => {
       assert.ok(source.includes('Hello, world!'));
       await execa('sed', ['-i', 's/Hello, world!/Hello from a branch!/', defaultNix]);
       await git('commit', '-qam', 'change the greeting');
-      const featureCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
+      const featureCommit = await git('rev-parse', 'HEAD');
       await git('checkout', '-q', 'main');
 
-      const origin = await startOrigin({ NIXERY_PKGS_REPO: `file://${repo.path}`, STORAGE_PATH: storage.path, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
+      const origin = await startOrigin({ NIXERY_PKGS_REPO: repo.url, STORAGE_PATH: storage.path, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
       try {
         const digestOf = async (tag: string): Promise<string | null> => {
           const response = await fetch(`${origin.url}/v2/hello/manifests/${tag}`, { method: 'HEAD' });

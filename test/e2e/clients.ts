@@ -49,3 +49,15 @@ export async function processesRunning(commandLine: string): Promise<number[]> {
   if (result.exitCode !== 0) throw new Error(`Expected pgrep to run, it failed: ${result.code ?? result.exitCode} ${result.stderr}`);
   return result.stdout.trim().split('\n').map(Number);
 }
+
+/** A git repository holding the fixture package set, committed on `main`: a NIXERY_PKGS_REPO for tests. */
+export async function fixtureRepository(fixture: string): Promise<{ path: string; url: string; git: (...args: string[]) => Promise<string>; cleanup: () => Promise<void> }> {
+  const repo = await tempDir('repo');
+  const git = async (...args: string[]): Promise<string> =>
+    (await execa('git', args, { cwd: repo.path, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } })).stdout.trim();
+  await execa('cp', ['-r', `${fixture}/.`, repo.path]);
+  await git('init', '-q', '-b', 'main');
+  await git('add', '-A');
+  await git('commit', '-qm', 'fixture');
+  return { path: repo.path, url: `file://${repo.path}`, git, cleanup: repo.cleanup };
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { originStartFailure, startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
-import { chrootRun, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
+import { chrootRun, fixtureRepository, pullAndUnpack, skopeoInspectDigest, tempDir } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 import { startLocalEdge, localR2Binding, type LocalEdge } from '../../local-stack/index.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
@@ -125,18 +125,13 @@ describe('the origin behind an edge', () => {
 
 describe('a moving tag at the edge', () => {
   it('is served stale once its TTL passed, refreshed by the real origin, then the new image is a hit', async () => {
-    const repo = await tempDir('moving-repo');
+    const repo = await fixtureRepository(FIXTURE_PKGS);
+    const { git } = repo;
     const state = await tempDir('moving-state');
     const work = await tempDir('moving-work');
-    const git = (...args: string[]) =>
-      execa('git', args, { cwd: repo.path, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
-    await execa('cp', ['-r', `${FIXTURE_PKGS}/.`, repo.path]);
-    await git('init', '-q', '-b', 'main');
-    await git('add', '-A');
-    await git('commit', '-qm', 'fixture');
     const ttlSeconds = 2;
     const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort(), vars: { TAG_TTL_SECONDS: String(ttlSeconds) } });
-    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_REPO: `file://${repo.path}`, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_REPO: repo.url, NIXEDGE_CACHE_DIR: join(work.path, 'cache') });
     const head = async (): Promise<{ cache: string | null; digest: string | null }> => {
       const response = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
       assert.equal(response.status, 200);
@@ -210,25 +205,28 @@ describe('a hung origin behind the edge', () => {
 });
 
 describe('a client looping over random names', () => {
-  it('meets 429 after the cold-request limit of wrangler.toml (30 a minute), while its cached pulls pass', async () => {
+  it('meets 429 after the cold-request limit of wrangler.toml (30 a minute; at most twice that across a window\'s end), while its cached pulls pass', async () => {
     const state = await tempDir('limit-state');
     const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
     const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
     try {
       assert.equal((await fetch(`${local.edge.url}/v2/hello/manifests/latest`)).status, 200);
       await waitForEdgeHit(local.edge.url, '/v2/hello/manifests/latest');
+      // The binding counts in fixed windows aligned to the clock (as Cloudflare's does): a burst that
+      // straddles a window's end may pass up to twice the limit before the first 429.
+      const limit = 30;
       const statuses: number[] = [];
-      for (let i = 0; i < 50; i++) {
-        const response = await fetch(`${local.edge.url}/v2/random${i}x${Date.now()}/manifests/latest`);
+      while (statuses.length < 2 * limit + 5 && !statuses.slice(-2).every((status) => status === 429)) {
+        const response = await fetch(`${local.edge.url}/v2/random${statuses.length}x${Date.now()}/manifests/latest`);
         statuses.push(response.status);
         if (response.status === 429) assert.ok(Number(response.headers.get('retry-after')) > 0, 'Retry-After');
         await response.body?.cancel();
       }
       const firstRefused = statuses.indexOf(429);
-      assert.ok(firstRefused > 0 && firstRefused <= 30, `429 from request ${firstRefused + 1} on (${statuses.join(',')})`);
+      assert.ok(firstRefused >= limit && firstRefused <= 2 * limit, `429 from request ${firstRefused + 1} on (${statuses.join(',')})`);
       assert.ok(statuses.slice(0, firstRefused).every((status) => status === 404), 'before the limit: unknown packages');
-      assert.ok(statuses.slice(firstRefused).every((status) => status === 429), 'past it: refused');
-      assert.ok(origin.steps('evaluate').length <= 31, `the origin evaluated ${origin.steps('evaluate').length} names, not 50`);
+      assert.deepEqual(statuses.slice(firstRefused), statuses.slice(firstRefused).map(() => 429), 'past it: refused');
+      assert.ok(origin.steps('evaluate').length <= firstRefused + 1, `the origin evaluated ${origin.steps('evaluate').length} names, none past the limit`);
       const cached = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
       assert.equal(cached.status, 200, 'a cached pull from the same client passes');
       assert.equal(cached.headers.get('x-nixedge-cache'), 'HIT');
