@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { reasonPhrase, RegistryError, requestRefused } from '../../shared/errors.ts';
 import { NixError } from '../nix/run.ts';
-import { classifyBuildFailure } from '../nix/realise.ts';
+import { classifyBuildFailure, type BuildFailure } from '../nix/realise.ts';
 import { StorageError } from '../storage/storage-error.ts';
 import type { Logger } from '../log.ts';
 
@@ -53,14 +53,9 @@ export function failureAnswer(error: unknown, context: FailureContext): Registry
       return retryLater(`A download needed to build ${packages} failed (build ${buildId})`, 60, error);
     case 'unsupported-system':
       return requestRefused(`${packages}: this registry cannot build for ${failure.wanted} (it builds on ${failure.machine}; build ${buildId})`, { cause: error });
-    case 'build-failed': {
+    case 'build-failed':
       if (!error.command.startsWith('nix-store')) break;
-      const exit = failure.exitCode === undefined ? '' : `exit code ${failure.exitCode}; `;
-      return requestRefused(`${packages}: nix failed to build ${failure.derivations.join(', ')} (${exit}build ${buildId})`, {
-        cause: error,
-        detail: { derivations: failure.derivations, exitCode: failure.exitCode, build: buildId },
-      });
-    }
+      return buildFailedRefusal(packages, undefined, failure, buildId, error);
     case 'other':
       break;
   }
@@ -88,5 +83,19 @@ export function onPlatform(error: unknown, platform: string): unknown {
     cause: error,
     ...(error.detail === undefined ? {} : { detail: error.detail }),
     ...(error.reason === undefined ? {} : { reason: reasonPhrase(message) }),
+  });
+}
+
+/** The 400 for a derivation that failed to build: who needs it, what failed, its exit code, the build id. */
+export function buildFailedRefusal(
+  who: string,
+  packages: readonly string[] | undefined,
+  failure: Extract<BuildFailure, { kind: 'build-failed' }>,
+  buildId: string,
+  cause: NixError,
+): RegistryError {
+  return requestRefused(`${who}: nix failed to build ${failure.derivations.join(', ')} (exit code ${failure.exitCode}; build ${buildId})`, {
+    cause,
+    detail: { ...(packages ? { packages } : {}), derivations: failure.derivations, exitCode: failure.exitCode, build: buildId },
   });
 }

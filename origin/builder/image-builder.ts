@@ -30,7 +30,7 @@ import { sha256Hex } from '../../shared/digest.ts';
 import { uploadLayer, storeBlob } from './upload-layer.ts';
 import type { BuildQueue } from './build-queue.ts';
 import { SingleFlight } from './single-flight.ts';
-import { failureAnswer, isRequestRefusal, newBuildId, onPlatform } from './failures.ts';
+import { buildFailedRefusal, failureAnswer, isRequestRefusal, newBuildId, onPlatform } from './failures.ts';
 import { LRUCache } from 'lru-cache';
 import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
 
@@ -235,12 +235,8 @@ export class ImageBuilder implements ImageResolver {
     this.#options.logger.error({ build: buildId, stderr: error.stderr.slice(-8000) }, 'nix failed to build');
     const requested = new Map(evaluation.packages.filter((p) => !(IMPLICIT_PACKAGES as readonly string[]).includes(p.requested)).map((p) => [p.requested, p.drvPath]));
     const needing = await packagesNeeding(requested, failure.drvPaths, signal).catch(() => [...requested.keys()]);
-    const exit = failure.exitCode === undefined ? '' : `exit code ${failure.exitCode}; `;
     const who = needing.length > 0 ? needing.join(', ') : [...requested.keys()].join(', ');
-    return requestRefused(`${who}: nix failed to build ${failure.derivations.join(', ')} (${exit}build ${buildId})`, {
-      cause: error,
-      detail: { packages: needing, derivations: failure.derivations, exitCode: failure.exitCode, build: buildId },
-    });
+    return buildFailedRefusal(who, needing, failure, buildId, error);
   }
 
   /** Groups the realised closure into layers, uploads them and publishes config and manifests. */

@@ -40,7 +40,7 @@ export async function realise(drvPaths: readonly string[], signal: AbortSignal):
 /** What a failed `nix-store --realise` says about whose failure it is, in client-safe words. */
 export type BuildFailure =
   /** A derivation of the requested closure failed to build: the request's. */
-  | { kind: 'build-failed'; derivations: string[]; drvPaths: string[]; exitCode: number | undefined }
+  | { kind: 'build-failed'; derivations: string[]; drvPaths: string[]; exitCode: number }
   /** The machine cannot build for the system the image asks for: the request asks what this registry cannot do. */
   | { kind: 'unsupported-system'; wanted: string; machine: string }
   /** A download the build needed failed (a substituter, a fetch): the server's, worth retrying. */
@@ -61,14 +61,15 @@ export function classifyBuildFailure(stderr: string): BuildFailure {
   if (unsupported) {
     return unsupported.length === 3 ? { kind: 'unsupported-system', wanted: unsupported[1]!, machine: unsupported[2]! } : { kind: 'unsupported-system', wanted: 'that system', machine: unsupported[1]! };
   }
-  const failed = [...stderr.matchAll(/builder for '(\/nix\/store\/[a-z0-9]{32}-([^']+)\.drv)' failed(?: with exit code (\d+))?/g)];
+  // Only a builder that exited with a code failed on its own; one "failed due to signal" was killed
+  // (the OOM killer, an origin shutting down, a kill of its process group): the server's, worth retrying.
+  const failed = [...stderr.matchAll(/builder for '(\/nix\/store\/[a-z0-9]{32}-([^']+)\.drv)' failed with exit code (\d+)/g)];
   if (failed.length > 0) {
-    const code = failed.find((match) => match[3] !== undefined)?.[3];
     return {
       kind: 'build-failed',
       derivations: [...new Set(failed.map((match) => match[2]!))],
       drvPaths: [...new Set(failed.map((match) => match[1]!))],
-      exitCode: code === undefined ? undefined : Number(code),
+      exitCode: Number(failed[0]![3]),
     };
   }
   return { kind: 'other' };

@@ -215,9 +215,12 @@ describe('a client looping over random names', () => {
       // The binding counts in fixed windows aligned to the clock (as Cloudflare's does): a burst that
       // straddles a window's end may pass up to twice the limit before the first 429.
       const limit = 30;
+      // A client of its own: the warm-up above made cold requests from this machine's address.
+      const client = { 'cf-connecting-ip': '203.0.113.7' };
       const statuses: number[] = [];
-      while (statuses.length < 2 * limit + 5 && !statuses.slice(-2).every((status) => status === 429)) {
-        const response = await fetch(`${local.edge.url}/v2/random${statuses.length}x${Date.now()}/manifests/latest`);
+      const refusedTwice = (): boolean => statuses.length >= 2 && statuses.slice(-2).every((status) => status === 429);
+      while (statuses.length < 2 * limit + 5 && !refusedTwice()) {
+        const response = await fetch(`${local.edge.url}/v2/random${statuses.length}x${Date.now()}/manifests/latest`, { headers: client });
         statuses.push(response.status);
         if (response.status === 429) assert.ok(Number(response.headers.get('retry-after')) > 0, 'Retry-After');
         await response.body?.cancel();
@@ -227,7 +230,7 @@ describe('a client looping over random names', () => {
       assert.ok(statuses.slice(0, firstRefused).every((status) => status === 404), 'before the limit: unknown packages');
       assert.deepEqual(statuses.slice(firstRefused), statuses.slice(firstRefused).map(() => 429), 'past it: refused');
       assert.ok(origin.steps('evaluate').length <= firstRefused + 1, `the origin evaluated ${origin.steps('evaluate').length} names, none past the limit`);
-      const cached = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      const cached = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD', headers: client });
       assert.equal(cached.status, 200, 'a cached pull from the same client passes');
       assert.equal(cached.headers.get('x-nixedge-cache'), 'HIT');
     } finally {
