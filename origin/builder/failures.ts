@@ -8,7 +8,7 @@
  *                   over MAX_IMAGE_SIZE_MB, the image's system cannot be built here:
  *                   400 MANIFEST_UNKNOWN naming the package, the failing derivation and a one-line
  *                   reason, with a build id to find in the log (never the build log itself)
- *   the server's    NIX_TIMEOUT, a download that failed, a full disk: 503 with Retry-After;
+ *   the server's    NIX_TIMEOUT, a download that failed, a killed builder, a full disk: 503 with Retry-After;
  *                   storage failures by their kind (storage-error.ts); anything else: 500
  */
 
@@ -49,6 +49,8 @@ export function failureAnswer(error: unknown, context: FailureContext): Registry
   switch (failure.kind) {
     case 'disk-full':
       return retryLater(`The registry is out of disk space for builds (build ${buildId})`, 300, error);
+    case 'killed':
+      return retryLater(`A build of ${packages} was interrupted (signal ${failure.signal}; build ${buildId})`, 10, error);
     case 'download-failed':
       return retryLater(`A download needed to build ${packages} failed (build ${buildId})`, 60, error);
     case 'unsupported-system':

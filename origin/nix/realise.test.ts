@@ -43,6 +43,6 @@ describe('realise', () => {
     assert.deepEqual(classifyBuildFailure('error: unable to download \'https://cache.nixos.org/nar/x.nar.xz\': HTTP error 503'), { kind: 'download-failed' });
     assert.deepEqual(classifyBuildFailure('error: writing to file: No space left on device'), { kind: 'disk-full' });
     assert.deepEqual(classifyBuildFailure('something else'), { kind: 'other' });
-    assert.deepEqual(classifyBuildFailure(`error: builder for ${drv} failed due to signal 9 (Killed)`), { kind: 'other' }, 'a killed builder is not the request\'s failure');
+    assert.deepEqual(classifyBuildFailure(`error: builder for ${drv} failed due to signal 9 (Killed)`), { kind: 'killed', signal: 9 }, 'a killed builder is not the request\'s failure');
   });
 });

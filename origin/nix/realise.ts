@@ -47,6 +47,8 @@ export type BuildFailure =
   | { kind: 'download-failed' }
   /** The machine ran out of disk: the server's, worth retrying later. */
   | { kind: 'disk-full' }
+  /** A builder was killed by a signal (the OOM killer, a shutdown): the server's, worth retrying. */
+  | { kind: 'killed'; signal: number }
   /** Anything else: the server's. */
   | { kind: 'other' };
 
@@ -62,7 +64,7 @@ export function classifyBuildFailure(stderr: string): BuildFailure {
     return unsupported.length === 3 ? { kind: 'unsupported-system', wanted: unsupported[1]!, machine: unsupported[2]! } : { kind: 'unsupported-system', wanted: 'that system', machine: unsupported[1]! };
   }
   // Only a builder that exited with a code failed on its own; one "failed due to signal" was killed
-  // (the OOM killer, an origin shutting down, a kill of its process group): the server's, worth retrying.
+  // (the OOM killer, an origin shutting down, a kill of its process group).
   const failed = [...stderr.matchAll(/builder for '(\/nix\/store\/[a-z0-9]{32}-([^']+)\.drv)' failed with exit code (\d+)/g)];
   if (failed.length > 0) {
     return {
@@ -72,6 +74,8 @@ export function classifyBuildFailure(stderr: string): BuildFailure {
       exitCode: Number(failed[0]![3]),
     };
   }
+  const killed = /builder for '[^']+' failed due to signal (\d+)/.exec(stderr);
+  if (killed) return { kind: 'killed', signal: Number(killed[1]) };
   return { kind: 'other' };
 }
 
