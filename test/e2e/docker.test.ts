@@ -56,14 +56,14 @@ describe('docker pulls and runs images', () => {
     origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
   });
   after(async () => {
-    await origin.stop();
-    if (daemon.exitCode === null) {
+    await origin?.stop();
+    if (daemon && daemon.exitCode === null) {
       const exited = once(daemon, 'exit');
       daemon.kill('SIGTERM');
       await exited;
     }
-    await storage.cleanup();
-    await root.cleanup();
+    await storage?.cleanup();
+    await root?.cleanup();
   });
 
   it('docker pull, then docker run prints Hello, world!, by tag and by digest', async () => {

@@ -28,10 +28,10 @@ describe('pulling through the edge', () => {
     origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
   });
   after(async () => {
-    await origin.stop();
-    await local.edge.stop();
-    await state.cleanup();
-    await work.cleanup();
+    await origin?.stop();
+    await local?.edge.stop();
+    await state?.cleanup();
+    await work?.cleanup();
   });
 
   it('builds on a miss, then serves the image from KV and R2 after the origin is stopped', async () => {

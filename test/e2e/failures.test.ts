@@ -38,15 +38,15 @@ describe('a package that fails to build, pulled through the edge by each client'
     });
   });
   after(async () => {
-    if (containerd.exitCode === null) {
+    if (containerd && containerd.exitCode === null) {
       const exited = once(containerd, 'exit');
       containerd.kill('SIGTERM');
       await exited;
     }
-    await origin.stop();
-    await local.edge.stop();
-    await state.cleanup();
-    await work.cleanup();
+    await origin?.stop();
+    await local?.edge.stop();
+    await state?.cleanup();
+    await work?.cleanup();
   });
 
   it('skopeo, podman and ctr each print that broken failed to build; nix ran once for all of them', async () => {

@@ -121,11 +121,11 @@ describe('storage faults between the origin and R2', () => {
     });
   });
   after(async () => {
-    await origin.stop();
-    await proxy.stop();
-    await local.edge.stop();
-    await state.cleanup();
-    await work.cleanup();
+    await origin?.stop();
+    await proxy?.stop();
+    await local?.edge.stop();
+    await state?.cleanup();
+    await work?.cleanup();
   });
 
   it('builds through a slow storage server', async () => {

@@ -90,7 +90,7 @@ describe('multi-platform images', () => {
     work = await tempDir('platforms');
   });
   after(async () => {
-    await work.cleanup();
+    await work?.cleanup();
   });
 
   it('from the origin alone: an index or list by Accept, each client gets its platform; podman resolves arm64', async () => {

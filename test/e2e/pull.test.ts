@@ -28,9 +28,9 @@ describe('pulling images from the origin alone', () => {
     origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, NIXERY_STORAGE_BACKEND: 'filesystem', STORAGE_PATH: storage.path });
   });
   after(async () => {
-    await origin.stop();
-    await storage.cleanup();
-    await work.cleanup();
+    await origin?.stop();
+    await storage?.cleanup();
+    await work?.cleanup();
   });
 
   it('skopeo pulls shell/hello, umoci unpacks it, and it runs', async () => {
