@@ -91,7 +91,7 @@ runStorageFailureConformance('gcs', {
 });
 
 runStorageConformance('gcs (firebase emulator)', async () => {
-  const storage = makeGcsStorage();
+  const storage = makeGcsStorage({ listPageSize: 10 }); // listings of more than one page
   return { storage, cleanup: () => removeAll(storage) };
 });
 

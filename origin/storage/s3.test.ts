@@ -63,7 +63,7 @@ function makeS3Storage(options: Partial<S3StorageOptions> = {}): S3Storage {
 }
 
 runStorageConformance('s3 (wrangler local R2)', async () => {
-  const storage = makeS3Storage();
+  const storage = makeS3Storage({ listPageSize: 10 }); // listings of more than one page
   // The persist directory (the whole bucket) is removed in `after`.
   return { storage, cleanup: async () => storage.destroy() };
 });
