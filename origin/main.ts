@@ -18,6 +18,7 @@ import { loadPopularity } from './layers/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
 import { ReasonPhraseResponse } from './server/reason-phrase.ts';
 import { EdgeWriteBack } from './edge-client/write-back.ts';
+import { ImageUse } from './cache/image-use.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
 const WRITE_BACK_DRAIN_MS = 10_000;
@@ -58,12 +59,14 @@ async function main(): Promise<void> {
   if (edgeUrl !== undefined && sharedSecret === undefined) {
     logger.warn('EDGE_URL is set without NIXEDGE_SHARED_SECRET: write-backs to the edge are disabled');
   }
+  const imageUse = new ImageUse(storage, logger);
   const app = createRegistryApp({
     images: builder,
     storage,
     logger,
     sharedSecret,
     onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
+    onManifestServed: (digest) => imageUse.touch([digest]),
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
