@@ -146,14 +146,25 @@ const envSchema = z.object({
   WRITE_BACK_ATTEMPTS: integer(6, 1, 20),
 });
 
-/** Reads and validates the configuration, or throws a ConfigError naming every problem. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
+/** The environment, validated, or a ConfigError naming every problem. */
+function parseEnv(env: NodeJS.ProcessEnv): z.infer<typeof envSchema> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const vars = parsed.data;
+  return parsed.data;
+}
+
+/** What `npm run gc` (origin/gc/) needs of the origin's configuration: its storage, and how long a build may take. */
+export function loadGcConfig(env: NodeJS.ProcessEnv = process.env): { storage: StorageConfig; nixTimeoutSeconds: number } {
+  const vars = parseEnv(env);
+  return { storage: storageConfig(vars), nixTimeoutSeconds: vars.NIX_TIMEOUT };
+}
+
+/** Reads and validates the configuration, or throws a ConfigError naming every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
+  const vars = parseEnv(env);
   const sources: PackageSource[] = [];
   if (vars.NIXERY_PKGS_PATH) sources.push({ kind: 'path', path: resolve(vars.NIXERY_PKGS_PATH) });
   if (vars.NIXERY_PKGS_REPO) sources.push({ kind: 'git', url: vars.NIXERY_PKGS_REPO });

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../local-stack/gcs-emulator.ts';
 import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { runBucketGcSuite } from '../gc/gc.cases.ts';
 import { StorageError, withStorageErrors } from './storage-error.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { createStorage } from './create-storage.ts';
@@ -88,6 +89,11 @@ runStorageFailureConformance('gcs', {
     const port = await freePort();
     return { storage: new GcsStorage({ bucket: 'b', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }), cleanup: async () => undefined };
   },
+});
+
+runBucketGcSuite('gcs (firebase emulator)', async () => {
+  const storage = makeGcsStorage({ listPageSize: 10 });
+  return { storage, cleanup: () => removeAll(storage) };
 });
 
 runStorageConformance('gcs (firebase emulator)', async () => {
