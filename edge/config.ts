@@ -28,6 +28,8 @@ export interface EdgeConfig {
   originTimeoutSeconds: number;
   sharedSecret: string | undefined;
   tagTtlSeconds: number;
+  /** How long KV keeps what names the bucket's content (KV_RETENTION_SECONDS); bucket GC's --older-than must exceed it. */
+  kvRetentionSeconds: number;
   blobRedirect: BlobRedirect;
 }
 
@@ -58,6 +60,8 @@ const schema = z.object({
   // Above the origin's NIX_TIMEOUT (60 s by default): a cold build answers before the edge gives up.
   ORIGIN_TIMEOUT_SECONDS: seconds(180, 1, 3600),
   TAG_TTL_SECONDS: seconds(300, 1, 31_536_000),
+  // Tag pointers live half of it, and KV's shortest expiration is 60 s.
+  KV_RETENTION_SECONDS: seconds(604_800, 120, 31_536_000),
   BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'gcs-signed', 'gcs-public', 'origin']),
   R2_PUBLIC_URL: z.string().optional(),
   R2_S3_ENDPOINT: z.string().optional(),
@@ -91,6 +95,7 @@ export function edgeConfig(env: Bindings): EdgeConfig {
     originTimeoutSeconds: vars.ORIGIN_TIMEOUT_SECONDS,
     sharedSecret: vars.NIXEDGE_SHARED_SECRET,
     tagTtlSeconds: vars.TAG_TTL_SECONDS,
+    kvRetentionSeconds: vars.KV_RETENTION_SECONDS,
     blobRedirect: blobRedirect(vars, originUrls),
   };
   cache.set(env, config);
