@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { realise, classifyBuildFailure } from './realise.ts';
+import { holdDerivations, realise, classifyBuildFailure } from './realise.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/pkgs', import.meta.url));
 
@@ -25,6 +25,17 @@ describe('realise', () => {
     assert.equal((await rootsOf(out.trim())).length, 1, 'the output is a GC root while the image is stored');
     await held.release();
     assert.deepEqual(await rootsOf(out.trim()), [], 'released afterwards');
+  });
+
+  it('holds a GC root on evaluated .drv files (through a file referring to them) until released', async () => {
+    const { stdout } = await execa('nix-instantiate', [FIXTURE, '-A', 'hello', '-A', 'jq']);
+    const drvs = stdout.trim().split('\n');
+    const rooted = async (drv: string): Promise<string[]> =>
+      (await execa('nix-store', ['--query', '--roots', drv])).stdout.split('\n').filter((line) => line.includes(`nixedge-gcroots-${process.pid}/`));
+    await using held = await holdDerivations(drvs, AbortSignal.timeout(60_000));
+    for (const drv of drvs) assert.equal((await rooted(drv)).length, 1, `${drv} is held`);
+    await held.release();
+    for (const drv of drvs) assert.deepEqual(await rooted(drv), [], `${drv} released`);
   });
 
   it("tells whose failure a failed realise is from nix's words, naming only derivations", () => {
