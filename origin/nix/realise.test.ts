@@ -38,6 +38,26 @@ describe('realise', () => {
     for (const drv of drvs) assert.deepEqual(await rooted(drv), [], `${drv} released`);
   });
 
+  it("passes nix its own configuration: builders and max-jobs from NIX_CONFIG decide where the build runs", async () => {
+    // A derivation never built before, so nix has to decide where to build it.
+    const name = `nixedge-remote-${process.pid}-${Date.now()}`;
+    const { stdout } = await execa('nix-instantiate', ['-E', `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/busybox"; args = [ "true" ]; }`]);
+    const previous = process.env['NIX_CONFIG'];
+    // No local builds, one remote builder (nothing listens there: the build cannot start, and says where it looked).
+    process.env['NIX_CONFIG'] = `${previous ?? ''}\nmax-jobs = 0\nbuilders = ssh-ng://nixedge-builder@127.0.0.1:1 x86_64-linux\nconnect-timeout = 2`;
+    try {
+      await assert.rejects(realise([stdout.trim()], AbortSignal.timeout(60_000)), (error: unknown) => {
+        const stderr = (error as { stderr?: string }).stderr ?? '';
+        assert.match(stderr, /1 available machines/, 'nix saw the configured builder');
+        assert.match(stderr, /unable to start any build; remote machines/, 'and, with max-jobs = 0, nothing local');
+        return true;
+      });
+    } finally {
+      if (previous === undefined) delete process.env['NIX_CONFIG'];
+      else process.env['NIX_CONFIG'] = previous;
+    }
+  });
+
   it("tells whose failure a failed realise is from nix's words, naming only derivations", () => {
     const drv = "'/nix/store/0123456789abcdfghijklmnpqrsvwxyz-broken-1.0.drv'";
     assert.deepEqual(classifyBuildFailure(`error: builder for ${drv} failed with exit code 1;\n       last 10 log lines:\n       > SECRET`), {
