@@ -22,7 +22,7 @@ import { layerEntryDigest } from '../cache/layer-cache.ts';
 import { recordReferences } from '../cache/image-cache.ts';
 import type { ListedObject, Storage } from '../storage/storage.ts';
 import { manifestReferences } from './manifest-references.ts';
-import { planCollection, unclaimedFreshMarkers, type Inventory, type LayerEntrySeen, type Plan, type RecordSeen, type References } from './plan.ts';
+import { planCollection, unclaimedFreshMarkers, type Inventory, type LayerEntrySeen, type RecordSeen, type References } from './plan.ts';
 
 /** Kinds of objects GC deletes, as the report names them. */
 export type CollectedKind = 'blob' | 'image cache entry' | 'layer cache entry' | 'used marker' | 'staging upload';
@@ -97,7 +97,8 @@ export async function collectGarbage(options: CollectOptions): Promise<Collectio
   const going = new Set(blobs.map((object) => object.key));
   await remove('image cache entry', swept.records);
   // Entries naming a blob that stays (it came back during the grace period) stay too.
-  await remove('layer cache entry', swept.layerEntries.filter((object) => namesGoingOrMissing(second, object, going)));
+  const entries = new Map(second.layerEntries.map((entry) => [entry.object.key, entry]));
+  await remove('layer cache entry', swept.layerEntries.filter((object) => namesGoingOrMissing(second, entries.get(object.key), going)));
   await remove('blob', blobs);
   await remove('used marker', swept.markers);
   return { dryRun: false, collected, liveImages: swept.live.length, keptBlobs: second.content.size - blobs.length };
@@ -129,8 +130,7 @@ async function namedSince(storage: Storage, since: number, concurrency: number):
 }
 
 /** Whether a layer cache entry names a blob that goes now, is gone, or nothing readable. */
-function namesGoingOrMissing(inventory: Inventory, object: ListedObject, going: ReadonlySet<string>): boolean {
-  const entry = inventory.layerEntries.find((candidate) => candidate.object.key === object.key);
+function namesGoingOrMissing(inventory: Inventory, entry: LayerEntrySeen | undefined, going: ReadonlySet<string>): boolean {
   if (entry?.digest === undefined) return true;
   return going.has(contentKey(entry.digest)) || !inventory.content.has(entry.digest);
 }
@@ -217,4 +217,3 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export type { Plan };
