@@ -106,7 +106,7 @@ const ready = await Promise.race([
 if (ready !== 'ready') {
   const reason =
     'exited' in ready
-      ? `the origin on port ${originPorts[origins.indexOf(ready.exited)]} failed to start (it exited with ${ready.exited.exitCode ?? ready.exited.signalCode}; its message is above)`
+      ? `the origin${originCount > 1 ? ` on port ${originPorts[origins.indexOf(ready.exited)]}` : ''} failed to start (it exited with ${ready.exited.exitCode ?? ready.exited.signalCode}; its message is above)`
       : ready.timeout !== 'edge'
         ? `the origin did not answer http://127.0.0.1:${ready.timeout}/v2/ within ${READY_TIMEOUT_MS / 1000} s`
         : `the edge did not answer ${edge.url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`;
