@@ -8,7 +8,11 @@ export default defineConfig({
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: './edge/wrangler.test.toml' },
       miniflare: {
-        bindings: { ORIGIN_URL: `http://127.0.0.1:${inject<number>('standInOriginPort')}` },
+        bindings: {
+          ORIGIN_URL: `http://127.0.0.1:${inject<number>('standInOriginPort')}`,
+          // Three more stand-ins (a, b, c) for the tests of several origins; not a var of the Worker.
+          STAND_IN_ORIGIN_URLS: inject<number[]>('standInOriginPorts').map((port) => `http://127.0.0.1:${port}`).join(','),
+        },
       },
     })),
   ],

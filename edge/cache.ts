@@ -2,6 +2,13 @@
  * The edge cache in Workers KV: manifests by digest (immutable), tag pointers, blob sizes and
  * used write-back nonces. Every key comes from shared/keys.ts. KV is eventually consistent, so a
  * miss here is never an answer: callers fall back to the origin.
+ *
+ * Retention: what names the bucket's content (manifests, blob sizes, tag pointers) expires, so the
+ * edge never answers for an image the bucket's GC (origin/gc/) may have collected. Manifests and
+ * blob sizes live the retention (KV_RETENTION_SECONDS, 7 days) and are written again by a
+ * write-back once half of it has passed; tag pointers live half of it. So every entry naming an
+ * image expires at most one retention after the origin last served it (and recorded the use),
+ * and at least half a retention after, by which time a pull has reached the origin again.
  */
 
 import type { Digest } from '../shared/digest.ts';
@@ -16,7 +23,19 @@ export interface CachedManifest {
 
 interface ManifestMetadata {
   mediaType: string;
+  /** When the entry was written (ms since the epoch); entries from before retention have none. */
+  writtenAt?: number;
 }
+
+interface BlobSizeMetadata {
+  writtenAt?: number;
+}
+
+/** The default retention (KV_RETENTION_SECONDS). */
+export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+
+/** How long this isolate reuses what it read of KV (entries expire: never much past that). */
+const MEMORY_TTL_MS = 60 * 60 * 1000;
 
 /** How long a refresh marker keeps other isolates from refreshing the same tag (KV's minimum TTL). */
 const REFRESH_MARKER_TTL_SECONDS = 60;
@@ -35,16 +54,24 @@ const TAG_POINTER_MEMORY_MS = 5_000;
  * first out: manifests and blob sizes by digest never change; tag pointers are kept only briefly.
  */
 const memory = {
-  manifests: new LRUCache<string, CachedManifest>({ max: 2_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (manifest) => manifest.bytes.byteLength || 1 }),
+  manifests: new LRUCache<string, CachedManifest>({ max: 2_000, maxSize: 32 * 1024 * 1024, sizeCalculation: (manifest) => manifest.bytes.byteLength || 1, ttl: MEMORY_TTL_MS }),
   tags: new LRUCache<string, TagPointer>({ max: 10_000 }),
-  blobSizes: new LRUCache<string, number>({ max: 50_000 }),
+  blobSizes: new LRUCache<string, number>({ max: 50_000, ttl: MEMORY_TTL_MS }),
 };
 
 export class EdgeCache {
   readonly #kv: KVNamespace;
+  readonly #retentionSeconds: number;
 
-  constructor(kv: KVNamespace) {
+  /** `retentionSeconds`: how long entries naming the bucket's content live (KV_RETENTION_SECONDS). */
+  constructor(kv: KVNamespace, options: { retentionSeconds?: number } = {}) {
     this.#kv = kv;
+    this.#retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+  }
+
+  /** Whether an entry written at `writtenAt` is due to be written again (half its retention passed). */
+  #due(writtenAt: number | undefined): boolean {
+    return writtenAt === undefined || Date.now() - writtenAt > (this.#retentionSeconds * 1000) / 2;
   }
 
   /** A manifest by digest: from this isolate's memory, else in one KV read. */
@@ -58,13 +85,18 @@ export class EdgeCache {
     return manifest;
   }
 
-  /** Whether a manifest is already cached (write-backs skip rewriting immutable entries). */
-  async hasManifest(digest: Digest): Promise<boolean> {
-    return (await this.#kv.get(kvManifestKey(digest), 'arrayBuffer')) !== null;
+  /** Whether a write-back should write this manifest: it is not cached, or half its retention has passed. */
+  async manifestDue(digest: Digest): Promise<boolean> {
+    const { value, metadata } = await this.#kv.getWithMetadata<ManifestMetadata>(kvManifestKey(digest), 'arrayBuffer');
+    return value === null || this.#due(metadata?.writtenAt);
   }
 
+  /** Writes a manifest, to expire after the retention. */
   async putManifest(digest: Digest, body: string, mediaType: string): Promise<void> {
-    await this.#kv.put(kvManifestKey(digest), body, { metadata: { mediaType } satisfies ManifestMetadata });
+    await this.#kv.put(kvManifestKey(digest), body, {
+      metadata: { mediaType, writtenAt: Date.now() } satisfies ManifestMetadata,
+      expirationTtl: this.#retentionSeconds,
+    });
   }
 
   /** The tag pointer of an image name (canonical) and tag: remembered for a few seconds, else one KV read. */
@@ -74,15 +106,16 @@ export class EdgeCache {
     if (remembered) return remembered;
     const parsed = tagPointerSchema.safeParse(await this.#kv.get(key, 'json'));
     if (!parsed.success) return undefined;
-    // A pinned pointer never changes; a moving one is reused briefly, and never past its freshness.
-    const ttl = parsed.data.freshUntil === null ? Infinity : Math.min(TAG_POINTER_MEMORY_MS, parsed.data.freshUntil - Date.now());
-    if (ttl > 0) memory.tags.set(key, parsed.data, ttl === Infinity ? {} : { ttl });
+    // A pinned pointer never changes (but expires in KV); a moving one is reused briefly, and never past its freshness.
+    const ttl = parsed.data.freshUntil === null ? MEMORY_TTL_MS : Math.min(TAG_POINTER_MEMORY_MS, parsed.data.freshUntil - Date.now());
+    if (ttl > 0) memory.tags.set(key, parsed.data, { ttl });
     return parsed.data;
   }
 
+  /** Writes a tag pointer, to expire after half the retention (before what it names). */
   async putTagPointer(canonicalName: string, tag: string, pointer: TagPointer): Promise<void> {
     const key = await kvTagKey(canonicalName, tag);
-    await this.#kv.put(key, JSON.stringify(pointer));
+    await this.#kv.put(key, JSON.stringify(pointer), { expirationTtl: Math.max(60, Math.floor(this.#retentionSeconds / 2)) });
     memory.tags.delete(key);
   }
 
@@ -97,12 +130,14 @@ export class EdgeCache {
   }
 
   /**
-   * Records a blob's size unless it is known already: images share layers, so write-backs name
-   * the same blobs again and again, and KV allows about one write per second per key.
+   * Records a blob's size unless it was written within half the retention: images share layers,
+   * so write-backs name the same blobs again and again, and KV allows about one write per second
+   * per key.
    */
-  async putBlobSizeIfAbsent(digest: Digest, size: number): Promise<void> {
-    if ((await this.blobSize(digest)) !== undefined) return;
-    await this.#kv.put(kvBlobKey(digest), String(size));
+  async putBlobSizeIfDue(digest: Digest, size: number): Promise<void> {
+    const { value, metadata } = await this.#kv.getWithMetadata<BlobSizeMetadata>(kvBlobKey(digest));
+    if (value !== null && !this.#due(metadata?.writtenAt)) return;
+    await this.#kv.put(kvBlobKey(digest), String(size), { metadata: { writtenAt: Date.now() } satisfies BlobSizeMetadata, expirationTtl: this.#retentionSeconds });
   }
 
   /**

@@ -22,11 +22,14 @@ export type BlobRedirect =
   | { mode: 'origin'; originUrl: string };
 
 export interface EdgeConfig {
-  originUrl: string;
+  /** Where misses go (ORIGIN_URLS, or ORIGIN_URL as a list of one); each image's order is rendezvous-hashed (shared/rendezvous.ts). */
+  originUrls: string[];
   /** How long a miss waits for the origin to start answering (ORIGIN_TIMEOUT_SECONDS). */
   originTimeoutSeconds: number;
   sharedSecret: string | undefined;
   tagTtlSeconds: number;
+  /** How long KV keeps what names the bucket's content (KV_RETENTION_SECONDS); bucket GC's --older-than must exceed it. */
+  kvRetentionSeconds: number;
   blobRedirect: BlobRedirect;
 }
 
@@ -40,14 +43,25 @@ const seconds = (fallback: number, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** ORIGIN_URLS: comma-separated origin base URLs (blank = unset), each an http(s) URL, no repeats. */
+const urlList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== ''))
+  .pipe(z.array(url))
+  .refine((urls) => new Set(urls).size === urls.length, 'Expected each origin once');
+
 const schema = z.object({
-  ORIGIN_URL: url,
+  ORIGIN_URL: z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), url.optional()),
+  ORIGIN_URLS: urlList,
   ORIGIN_PUBLIC_URL: url.optional(),
   NIXEDGE_SHARED_SECRET: z.string().min(32, 'Expected NIXEDGE_SHARED_SECRET to be at least 32 characters').optional(),
   // Below 60 s a tag refreshes faster than KV propagates between locations: for tests and local use.
   // Above the origin's NIX_TIMEOUT (60 s by default): a cold build answers before the edge gives up.
   ORIGIN_TIMEOUT_SECONDS: seconds(180, 1, 3600),
   TAG_TTL_SECONDS: seconds(300, 1, 31_536_000),
+  // Tag pointers live half of it, and KV's shortest expiration is 60 s.
+  KV_RETENTION_SECONDS: seconds(604_800, 120, 31_536_000),
   BLOB_REDIRECT: z.enum(['r2-public', 'r2-presigned', 'gcs-signed', 'gcs-public', 'origin']),
   R2_PUBLIC_URL: z.string().optional(),
   R2_S3_ENDPOINT: z.string().optional(),
@@ -73,18 +87,22 @@ export function edgeConfig(env: Bindings): EdgeConfig {
     throw new RegistryError('UNKNOWN', `The edge is misconfigured: ${problems}`);
   }
   const vars = parsed.data;
+  // ORIGIN_URLS, when set, replaces ORIGIN_URL (which wrangler.toml may still carry).
+  const originUrls = vars.ORIGIN_URLS.length > 0 ? vars.ORIGIN_URLS : vars.ORIGIN_URL === undefined ? [] : [vars.ORIGIN_URL];
+  if (originUrls.length === 0) throw new RegistryError('UNKNOWN', 'The edge is misconfigured: ORIGIN_URLS (or ORIGIN_URL) must name at least one origin');
   const config: EdgeConfig = {
-    originUrl: vars.ORIGIN_URL,
+    originUrls,
     originTimeoutSeconds: vars.ORIGIN_TIMEOUT_SECONDS,
     sharedSecret: vars.NIXEDGE_SHARED_SECRET,
     tagTtlSeconds: vars.TAG_TTL_SECONDS,
-    blobRedirect: blobRedirect(vars),
+    kvRetentionSeconds: vars.KV_RETENTION_SECONDS,
+    blobRedirect: blobRedirect(vars, originUrls),
   };
   cache.set(env, config);
   return config;
 }
 
-function blobRedirect(vars: z.infer<typeof schema>): BlobRedirect {
+function blobRedirect(vars: z.infer<typeof schema>, originUrls: readonly string[]): BlobRedirect {
   const missing = (name: string): never => {
     throw new RegistryError('UNKNOWN', `The edge is misconfigured: BLOB_REDIRECT=${vars.BLOB_REDIRECT} needs ${name}`);
   };
@@ -112,7 +130,8 @@ function blobRedirect(vars: z.infer<typeof schema>): BlobRedirect {
       return { mode: 'gcs-public', publicUrl: `${scheme}://${host}/${vars.GCS_BUCKET || missing('GCS_BUCKET (or GCS_PUBLIC_URL)')}` };
     }
     case 'origin':
-      return { mode: 'origin', originUrl: vars.ORIGIN_PUBLIC_URL ?? vars.ORIGIN_URL };
+      // With several origins their storage is shared, so any of them serves every blob.
+      return { mode: 'origin', originUrl: vars.ORIGIN_PUBLIC_URL ?? originUrls[0] ?? '' };
   }
 }
 

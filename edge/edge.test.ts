@@ -350,6 +350,33 @@ describe('tag freshness', () => {
     expect(counted.writtenKeys().some((key) => key.startsWith('t/')), 'the new tag pointer is written').toBe(true);
   });
 
+  it('entries naming the bucket expire (bucket GC may collect it): manifests and blob sizes after KV_RETENTION_SECONDS, pointers after half', async () => {
+    const image = await testImage('retention');
+    const before = Math.floor(Date.now() / 1000);
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'retention', 'latest', true)), { bindings: { KV_RETENTION_SECONDS: '86400' } });
+    const expiration = async (key: string): Promise<number | undefined> => (await kv().list({ prefix: key })).keys.find((k) => k.name === key)?.expiration;
+    const near = (actual: number | undefined, seconds: number): boolean => actual !== undefined && actual >= before + seconds - 5 && actual <= before + seconds + 60;
+    expect(near(await expiration(`m/${image.docker.digest}`), 86_400)).toBe(true);
+    expect(near(await expiration(`b/${image.layer.digest}`), 86_400)).toBe(true);
+    const pointerKey = (await kv().list({ prefix: 't/' })).keys.filter((k) => near(k.expiration, 43_200));
+    expect(pointerKey.length).toBeGreaterThan(0);
+  });
+
+  it('a write-back writes manifests and blob sizes again once half their retention has passed, not before', async () => {
+    const image = await testImage('renewed');
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'renewed', 'latest', false)));
+    const fresh = countingKv(kv());
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'renewed', 'latest', false)), { bindings: { CACHE: fresh.kv } });
+    expect(fresh.writtenKeys().filter((key) => key.startsWith('m/') || key.startsWith('b/'))).toEqual([]);
+    // Four days later (of seven): the entries are rewritten, so they outlive the new pointer.
+    const fourDaysAgo = Date.now() - 4 * 86_400_000;
+    await kv().put(`m/${image.oci.digest}`, image.oci.body, { metadata: { mediaType: 'application/vnd.oci.image.manifest.v1+json', writtenAt: fourDaysAgo } });
+    await kv().put(`b/${image.layer.digest}`, String(image.layer.size), { metadata: { writtenAt: fourDaysAgo } });
+    const later = countingKv(kv());
+    await postWriteBack(JSON.stringify(writeBackFor(image, 'renewed', 'latest', false)), { bindings: { CACHE: later.kv } });
+    expect(later.writtenKeys().filter((key) => key.startsWith('m/') || key.startsWith('b/')).sort()).toEqual([`b/${image.layer.digest}`, `m/${image.oci.digest}`]);
+  });
+
   it('never lets an older write-back replace a newer pointer', async () => {
     const older = await testImage('older');
     const newer = await testImage('newer');

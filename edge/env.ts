@@ -1,6 +1,8 @@
 /** The Worker's environment: bindings and vars from wrangler.toml (typed by `wrangler types`), plus secrets. */
 
 export interface Bindings extends Env {
+  /** Where misses go when there is more than one origin: comma-separated base URLs (replaces ORIGIN_URL when set). */
+  ORIGIN_URLS?: string;
   /** HMAC secret shared with the origin (wrangler secret). Without it no write-back is accepted. */
   NIXEDGE_SHARED_SECRET?: string;
   /** R2 S3 API credentials, for BLOB_REDIRECT = "r2-presigned" (wrangler secrets). */

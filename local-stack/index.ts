@@ -36,6 +36,8 @@ export interface LocalEdgeOptions {
   edgePort?: number;
   /** The origin's port, which the edge forwards misses to. */
   originPort: number;
+  /** Several origins' ports instead (ORIGIN_URLS, in this order); `originEnv` is then the first's, PORT aside. */
+  originPorts?: number[];
   secret?: string;
   /** Extra Worker vars (e.g. TAG_TTL_SECONDS). */
   vars?: Record<string, string>;
@@ -155,7 +157,12 @@ export async function localR2Binding(config = EDGE_CONFIG): Promise<{ bucket: st
   return { bucket: field('bucket_name'), accessKeyId: field('accessKeyId'), secretAccessKey: field('secretAccessKey') };
 }
 
-/** Starts the edge locally, wired to an origin at `originPort`. */
+/** The base URLs the edge reaches local origins at (what ORIGIN_URLS holds, and rendezvous hashing hashes). */
+export function originUrls(ports: readonly number[]): string[] {
+  return ports.map((port) => `http://127.0.0.1:${port}`);
+}
+
+/** Starts the edge locally, wired to an origin at `originPort` (or to several, `originPorts`). */
 export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEdge> {
   const secret = options.secret ?? randomBytes(32).toString('hex');
   const edgePort = options.edgePort || (await freePort());
@@ -167,6 +174,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
     persistTo: options.persistTo,
     vars: {
       ORIGIN_URL: `http://127.0.0.1:${options.originPort}`,
+      ...(options.originPorts ? { ORIGIN_URLS: originUrls(options.originPorts).join(',') } : {}),
       NIXEDGE_SHARED_SECRET: secret,
       ...storage.vars,
       ...options.vars,

@@ -43,9 +43,14 @@ export interface RunningOrigin {
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-/** Starts an origin with `env` (plus PORT=0) and resolves once it listens. */
-export async function startOrigin(env: Record<string, string>): Promise<RunningOrigin> {
-  const child = spawn(process.execPath, [ORIGIN_MAIN], {
+/**
+ * Starts an origin with `env` (plus PORT=0) and resolves once it listens. `wrapper` runs it
+ * through another command (e.g. `unshare ... sh -c '...; exec "$0" "$@"'`), which must exec it so
+ * its pid stays the origin's.
+ */
+export async function startOrigin(env: Record<string, string>, wrapper: readonly string[] = []): Promise<RunningOrigin> {
+  const [file = process.execPath, ...args] = [...wrapper, process.execPath, ORIGIN_MAIN];
+  const child = spawn(file, args, {
     // No binary cache can be reached here: asking for one only costs time.
     env: { ...process.env, NIX_CONFIG: 'substituters =', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

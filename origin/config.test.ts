@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, loadGcConfig } from './config.ts';
 import { NIXPKGS_LOCATIONS } from './nix/source.ts';
 
 const BASE = { NIXERY_PKGS_PATH: '/srv/pkgs', STORAGE_PATH: '/var/lib/nixedge' };
@@ -200,4 +200,22 @@ test('an EDGE_URL that is not http(s) and bad attempt counts are refused', () =>
   for (const env of [{ EDGE_URL: 'registry.example.com' }, { EDGE_URL: 'ftp://x' }, { WRITE_BACK_ATTEMPTS: '0' }, { WRITE_BACK_ATTEMPTS: 'many' }]) {
     assert.throws(() => loadConfig({ ...BASE, ...env }), (error: unknown) => error instanceof ConfigError && error.message.includes(Object.keys(env)[0] ?? ''));
   }
+});
+
+test('the Nix store collection: off by default; sizes with K, M, G, T; NIX_GC_MAX_FREE twice the minimum unless set, never below it', () => {
+  assert.equal(loadConfig(BASE).nixGc.minFreeBytes, 0);
+  assert.deepEqual(loadConfig({ ...BASE, NIX_GC_MIN_FREE: '10G' }).nixGc, {
+    storeDir: '/nix/store',
+    minFreeBytes: 10 * 1024 ** 3,
+    maxFreeBytes: 20 * 1024 ** 3,
+    checkIntervalSeconds: 60,
+  });
+  const explicit = loadConfig({ ...BASE, NIX_GC_MIN_FREE: '512M', NIX_GC_MAX_FREE: '3000000000', NIX_GC_CHECK_SECONDS: '5' }).nixGc;
+  assert.deepEqual([explicit.minFreeBytes, explicit.maxFreeBytes, explicit.checkIntervalSeconds], [512 * 1024 ** 2, 3_000_000_000, 5]);
+  assertConfigError({ ...BASE, NIX_GC_MIN_FREE: 'lots' }, ['NIX_GC_MIN_FREE', 'size']);
+  assertConfigError({ ...BASE, NIX_GC_MIN_FREE: '2G', NIX_GC_MAX_FREE: '1G' }, ['NIX_GC_MAX_FREE', 'NIX_GC_MIN_FREE']);
+});
+
+test('npm run gc reads the storage settings without a package source', () => {
+  assert.deepEqual(loadGcConfig({ STORAGE_PATH: '/var/lib/nixedge', NIX_TIMEOUT: '120' }), { storage: { backend: 'filesystem', path: '/var/lib/nixedge' }, nixTimeoutSeconds: 120 });
 });

@@ -61,6 +61,8 @@ export interface OriginConfig {
   maxConcurrentEvaluations: number;
   maxQueuedBuilds: number;
   logLevel: string;
+  /** Scheduled collection of the Nix store (origin/nix/store-gc.ts); off when minFreeBytes is 0. */
+  nixGc: { storeDir: string; minFreeBytes: number; maxFreeBytes: number; checkIntervalSeconds: number };
   /** The edge in front of this origin: signed requests from it, write-backs to it (shared/signing.ts, shared/protocol.ts). */
   edge: {
     /** HMAC secret shared with the edge; when set, manifest requests by tag must be signed. */
@@ -89,6 +91,23 @@ const integer = (fallback: number, min: number, max: number) =>
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? fallback : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN))
     .pipe(z.number({ message: 'Expected a whole number' }).int().min(min).max(max));
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** A size in bytes: a whole number with an optional K, M, G or T (binary multiples); unset or empty means `fallback`. */
+const size = (fallback: number | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const match = /^\s*(\d+)\s*([KMGT]?)i?B?\s*$/i.exec(value);
+      if (!match) {
+        context.addIssue({ code: 'custom', message: 'Expected a size in bytes, e.g. 10G, 512M or 1000000' });
+        return z.NEVER;
+      }
+      return Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toUpperCase()] ?? 1);
+    });
 
 /** The shared secret, taken verbatim (both sides must hold the same bytes); blank = unset. */
 const sharedSecret = z
@@ -157,16 +176,31 @@ const envSchema = z.object({
   NIXEDGE_SHARED_SECRET: sharedSecret,
   EDGE_URL: baseUrl,
   WRITE_BACK_ATTEMPTS: integer(6, 1, 20),
+  NIX_GC_MIN_FREE: size(0),
+  NIX_GC_MAX_FREE: size(undefined),
+  NIX_GC_CHECK_SECONDS: integer(60, 1, 86400),
+  NIX_STORE_DIR: optionalString,
 });
 
-/** Reads and validates the configuration, or throws a ConfigError naming every problem. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
+/** The environment, validated, or a ConfigError naming every problem. */
+function parseEnv(env: NodeJS.ProcessEnv): z.infer<typeof envSchema> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const vars = parsed.data;
+  return parsed.data;
+}
+
+/** What `npm run gc` (origin/gc/) needs of the origin's configuration: its storage, and how long a build may take. */
+export function loadGcConfig(env: NodeJS.ProcessEnv = process.env): { storage: StorageConfig; nixTimeoutSeconds: number } {
+  const vars = parseEnv(env);
+  return { storage: storageConfig(vars), nixTimeoutSeconds: vars.NIX_TIMEOUT };
+}
+
+/** Reads and validates the configuration, or throws a ConfigError naming every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
+  const vars = parseEnv(env);
   const sources: PackageSource[] = [];
   if (vars.NIXERY_PKGS_PATH) sources.push({ kind: 'path', path: resolve(vars.NIXERY_PKGS_PATH) });
   if (vars.NIXERY_PKGS_REPO) sources.push({ kind: 'git', url: vars.NIXERY_PKGS_REPO });
@@ -204,12 +238,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     maxImageBytes: vars.MAX_IMAGE_SIZE_MB * 1_000_000,
     platforms: vars.NIXEDGE_PLATFORMS.map((name) => PLATFORMS[name]!),
     logLevel: vars.LOG_LEVEL,
+    nixGc: nixGcConfig(vars),
     edge: {
       ...(vars.NIXEDGE_SHARED_SECRET === undefined ? {} : { sharedSecret: vars.NIXEDGE_SHARED_SECRET }),
       ...(vars.EDGE_URL === undefined ? {} : { url: vars.EDGE_URL }),
       writeBackAttempts: vars.WRITE_BACK_ATTEMPTS,
     },
   };
+}
+
+/** The store collection's settings: NIX_GC_MAX_FREE defaults to twice NIX_GC_MIN_FREE, and may not be below it. */
+function nixGcConfig(vars: z.infer<typeof envSchema>): OriginConfig['nixGc'] {
+  const minFreeBytes = vars.NIX_GC_MIN_FREE ?? 0;
+  const maxFreeBytes = vars.NIX_GC_MAX_FREE ?? 2 * minFreeBytes;
+  if (maxFreeBytes < minFreeBytes) throw new ConfigError(`Expected NIX_GC_MAX_FREE (${maxFreeBytes} bytes) to be at least NIX_GC_MIN_FREE (${minFreeBytes} bytes)`);
+  return { storeDir: vars.NIX_STORE_DIR ?? '/nix/store', minFreeBytes, maxFreeBytes, checkIntervalSeconds: vars.NIX_GC_CHECK_SECONDS };
 }
 
 /** The storage backend's settings, or a ConfigError naming what is missing. */

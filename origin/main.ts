@@ -18,6 +18,8 @@ import { loadPopularity } from './layers/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
 import { ReasonPhraseResponse } from './server/reason-phrase.ts';
 import { EdgeWriteBack } from './edge-client/write-back.ts';
+import { ImageUse } from './cache/image-use.ts';
+import { StoreGc } from './nix/store-gc.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
 const WRITE_BACK_DRAIN_MS = 10_000;
@@ -59,21 +61,29 @@ async function main(): Promise<void> {
   if (edgeUrl !== undefined && sharedSecret === undefined) {
     logger.warn('EDGE_URL is set without NIXEDGE_SHARED_SECRET: write-backs to the edge are disabled');
   }
+  const imageUse = new ImageUse(storage, logger);
   const app = createRegistryApp({
     images: builder,
     storage,
     logger,
     sharedSecret,
     onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
+    onManifestServed: (digest) => imageUse.touch([digest]),
   });
+  const storeGc =
+    config.nixGc.minFreeBytes > 0
+      ? new StoreGc({ ...config.nixGc, checkIntervalMs: config.nixGc.checkIntervalSeconds * 1000, logger })
+      : undefined;
+  storeGc?.start();
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
-      { port: info.port, nix: nix.version, platforms: config.platforms.map((platform) => platform.name), popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false },
+      { port: info.port, nix: nix.version, platforms: config.platforms.map((platform) => platform.name), popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false, nixGc: storeGc ? { minFreeBytes: config.nixGc.minFreeBytes, maxFreeBytes: config.nixGc.maxFreeBytes } : false },
       `nixedge origin listening on port ${info.port}`,
     );
   });
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
+    storeGc?.stop();
     server.close();
     // Write-backs in flight get a bounded wait; one that does not finish only costs the edge a miss.
     const pending = writeBack?.pending ?? 0;

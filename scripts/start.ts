@@ -6,6 +6,9 @@
  * NIXERY_PKGS_REPO or NIXERY_CHANNEL is set. State lives in ./var (--state). It says it is ready
  * only once both answer /v2/; if either fails to start it says which and exits 1. Ctrl-C stops both.
  *
+ * `npm start -- --origins=2`: two origins (ports ORIGIN_PORT and the next) sharing the bucket, the
+ * edge spreading misses over them by rendezvous hashing (ORIGIN_URLS).
+ *
  * `npm start -- --storage=gcs`: the same on Google Cloud Storage's side instead: the GCS emulator
  * (the Firebase storage emulator) runs in this process, the origin stores layers in it through
  * the JSON API (NIXERY_STORAGE_BACKEND=gcs, GCS_ENDPOINT), and the edge redirects blob GETs to V4
@@ -23,19 +26,22 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalEdge, startLocalGcs, type LocalGcs } from '../local-stack/index.ts';
 
-const usage = 'usage: npm start [-- --storage=r2|gcs] [--state=<dir, default ./var>]';
+const usage = 'usage: npm start [-- --storage=r2|gcs] [--origins=<n, default 1>] [--state=<dir, default ./var>]';
 const root = fileURLToPath(new URL('..', import.meta.url));
 let storage: 'r2' | 'gcs';
 let stateDir: string;
+let originCount: number;
 try {
   const { values } = parseArgs({
-    options: { storage: { type: 'string', default: 'r2' }, state: { type: 'string', default: `${root}var` } },
+    options: { storage: { type: 'string', default: 'r2' }, origins: { type: 'string', default: '1' }, state: { type: 'string', default: `${root}var` } },
     strict: true,
     allowPositionals: false,
   });
   if (values.storage !== 'r2' && values.storage !== 'gcs') throw new Error(`Expected --storage to be r2 or gcs, got ${JSON.stringify(values.storage)}`);
   storage = values.storage;
   stateDir = resolve(values.state);
+  if (!/^[1-9]$/.test(values.origins)) throw new Error(`Expected --origins to be 1 to 9, got ${JSON.stringify(values.origins)}`);
+  originCount = Number(values.origins);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`);
   process.exit(2);
@@ -45,6 +51,8 @@ try {
 const READY_TIMEOUT_MS = 120_000;
 const edgePort = Number(process.env['EDGE_PORT'] ?? 8787);
 const originPort = Number(process.env['ORIGIN_PORT'] ?? 8788);
+// Several origins (--origins): consecutive ports, one bucket, the edge spreading misses over them (ORIGIN_URLS).
+const originPorts = Array.from({ length: originCount }, (_, i) => originPort + i);
 const persistTo = join(stateDir, storage === 'gcs' ? 'wrangler-gcs' : 'wrangler');
 // The emulator's bytes live only as long as this process: KV entries naming them must go too.
 if (storage === 'gcs') await rm(persistTo, { recursive: true, force: true });
@@ -62,7 +70,7 @@ if (storage === 'gcs') {
 }
 let started: Awaited<ReturnType<typeof startLocalEdge>>;
 try {
-  started = await startLocalEdge({ persistTo, edgePort, originPort, ...(gcs ? { gcs: gcs.target } : {}) });
+  started = await startLocalEdge({ persistTo, edgePort, originPort, ...(originCount > 1 ? { originPorts } : {}), ...(gcs ? { gcs: gcs.target } : {}) });
 } catch (error) {
   await gcs?.stop();
   fail(`the edge (wrangler dev on port ${edgePort}) failed to start: ${errorMessage(error)}`);
@@ -71,29 +79,38 @@ const { edge, originEnv } = started;
 const env: NodeJS.ProcessEnv = { ...process.env, ...originEnv };
 if (!env['NIXERY_PKGS_PATH'] && !env['NIXERY_PKGS_REPO'] && !env['NIXERY_CHANNEL']) env['NIXERY_PKGS_PATH'] = `${root}test/fixtures/pkgs`;
 
-const origin = spawn(process.execPath, [`${root}origin/main.ts`], { env, stdio: 'inherit' });
-const originExit = once(origin, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+const origins = originPorts.map((port) => spawn(process.execPath, [`${root}origin/main.ts`], { env: { ...env, PORT: String(port) }, stdio: 'inherit' }));
+const originExits = origins.map((origin) => once(origin, 'exit').then(() => origin));
+const running = (origin: (typeof origins)[number]): boolean => origin.exitCode === null && origin.signalCode === null;
+/** Stops every origin still running and waits for each to exit. */
+async function stopOrigins(): Promise<void> {
+  await Promise.all(
+    origins.map(async (origin, index) => {
+      if (!running(origin)) return;
+      origin.kill('SIGTERM');
+      await originExits[index];
+    }),
+  );
+}
 
-// Ready means both answer the registry's base endpoint: the origin directly, and through the edge.
+// Ready means all answer the registry's base endpoint: each origin directly, and the edge.
 const ready = await Promise.race([
-  Promise.all([
-    answersRegistry(`http://127.0.0.1:${originPort}/v2/`, READY_TIMEOUT_MS),
-    answersRegistry(`${edge.url}/v2/`, READY_TIMEOUT_MS),
-  ]).then(([originReady, edgeReady]) => (originReady && edgeReady ? 'ready' : !originReady ? 'origin-timeout' : 'edge-timeout')),
-  originExit.then(() => 'origin-exited' as const),
+  Promise.all([...originPorts.map((port) => answersRegistry(`http://127.0.0.1:${port}/v2/`, READY_TIMEOUT_MS)), answersRegistry(`${edge.url}/v2/`, READY_TIMEOUT_MS)]).then(
+    (answers) => {
+      const slow = answers.findIndex((answered) => !answered);
+      return slow === -1 ? ('ready' as const) : slow < originPorts.length ? { timeout: originPorts[slow] } : { timeout: 'edge' as const };
+    },
+  ),
+  Promise.race(originExits).then((origin) => ({ exited: origin })),
 ]);
 if (ready !== 'ready') {
-  const exit = origin.exitCode ?? origin.signalCode;
   const reason =
-    ready === 'origin-exited'
-      ? `the origin failed to start (it exited with ${exit}; its message is above)`
-      : ready === 'origin-timeout'
-        ? `the origin did not answer http://127.0.0.1:${originPort}/v2/ within ${READY_TIMEOUT_MS / 1000} s`
+    'exited' in ready
+      ? `the origin${originCount > 1 ? ` on port ${originPorts[origins.indexOf(ready.exited)]}` : ''} failed to start (it exited with ${ready.exited.exitCode ?? ready.exited.signalCode}; its message is above)`
+      : ready.timeout !== 'edge'
+        ? `the origin did not answer http://127.0.0.1:${ready.timeout}/v2/ within ${READY_TIMEOUT_MS / 1000} s`
         : `the edge did not answer ${edge.url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`;
-  if (origin.exitCode === null && origin.signalCode === null) {
-    origin.kill('SIGTERM');
-    await originExit;
-  }
+  await stopOrigins();
   await edge.stop();
   await gcs?.stop();
   fail(reason);
@@ -109,11 +126,14 @@ process.stdout.write(
   [
     '',
     ...storageLine,
-    `nixedge origin http://localhost:${originPort}   (${gcs ? 'storage: the GCS emulator; ' : ''}packages: ${env['NIXERY_PKGS_PATH'] ?? env['NIXERY_PKGS_REPO'] ?? env['NIXERY_CHANNEL']})`,
-    `ready: both answer /v2/. Try:`,
+    ...originPorts.map(
+      (port) => `nixedge origin http://localhost:${port}   (${gcs ? 'storage: the GCS emulator; ' : ''}packages: ${env['NIXERY_PKGS_PATH'] ?? env['NIXERY_PKGS_REPO'] ?? env['NIXERY_CHANNEL']})`,
+    ),
+    ...(originCount > 1 ? [`the edge spreads misses over the ${originCount} origins (ORIGIN_URLS, rendezvous hashing); they share one bucket`] : []),
+    `ready: ${originCount > 1 ? 'all' : 'both'} answer /v2/. Try:`,
     `     docker pull localhost:${edgePort}/shell/hello`,
     `     skopeo copy --src-tls-verify=false docker://localhost:${edgePort}/shell/hello oci:/tmp/hello:latest`,
-    `Ctrl-C stops ${gcs ? 'all three' : 'both'}.`,
+    `Ctrl-C stops ${gcs || originCount > 1 ? 'all' : 'both'}.`,
     '',
   ].join('\n'),
 );
@@ -123,11 +143,7 @@ let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  if (origin.exitCode === null && origin.signalCode === null) {
-    const exited = once(origin, 'exit');
-    origin.kill('SIGTERM');
-    await exited;
-  }
+  await stopOrigins();
   await edge.stop();
   await gcs?.stop();
   process.exit(code);
@@ -140,7 +156,7 @@ function stopReporting(code: number): void {
   });
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopReporting(0));
-origin.on('exit', (code) => stopReporting(code ?? 1));
+for (const origin of origins) origin.on('exit', (code) => stopReporting(code ?? 1));
 
 /** Polls `url` until it answers 200, or `timeoutMs` passes; true when it answered. */
 async function answersRegistry(url: string, timeoutMs: number): Promise<boolean> {

@@ -6,7 +6,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentKey, imageCacheKey, kvBlobKey, kvManifestKey, kvNonceKey, kvRefreshKey, kvTagKey, layerCacheKey, stagingKey } from './keys.ts';
+import { contentKey, digestOfKey, imageCacheKey, kvBlobKey, kvManifestKey, kvNonceKey, kvRefreshKey, kvTagKey, layerCacheKey, stagingKey, usedMarkerKey } from './keys.ts';
 
 const DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -16,6 +16,15 @@ describe('storage and KV keys: golden vectors', () => {
     assert.equal(layerCacheKey('0'.repeat(64)), `cache/layers/${'0'.repeat(64)}`);
     assert.equal(imageCacheKey('f'.repeat(64)), `cache/images/${'f'.repeat(64)}`);
     assert.equal(stagingKey('4e2a'), 'staging/4e2a');
+    assert.equal(usedMarkerKey(DIGEST), 'cache/used/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('the digest named by a content or used-marker key, and by no other key', () => {
+    assert.equal(digestOfKey(contentKey(DIGEST)), DIGEST);
+    assert.equal(digestOfKey(usedMarkerKey(DIGEST)), DIGEST);
+    for (const key of [layerCacheKey('0'.repeat(64)), imageCacheKey('f'.repeat(64)), stagingKey('4e2a'), 'layers/abc', `layers/${'A'.repeat(64)}`]) {
+      assert.equal(digestOfKey(key), undefined, key);
+    }
   });
 
   it('KV keys of manifests, blobs and nonces', () => {

@@ -7,10 +7,22 @@
  *                                -> { digest, diffId, size } as JSON
  *   cache/images/<sha256 hex>    image cache entry: sha256 of (system, revision, package set)
  *                                -> the image's manifests (digests, sizes) as JSON
+ *   cache/used/<sha256 hex>      the manifest with this digest was served lately: rewritten (at
+ *                                most hourly per origin) when a pull resolves to it; its last write
+ *                                is the "used" time bucket GC keeps images by (origin/gc/)
  *   staging/<random>             uploads in flight; moved to their content address when verified
  */
 
-import { digestHex, sha256Hex, type Digest } from './digest.ts';
+import { digestFromHex, digestHex, SHA256_HEX, sha256Hex, type Digest } from './digest.ts';
+
+/** The directory of keys (for Storage.list) each kind of object lives in. */
+export const STORAGE_PREFIXES = {
+  content: 'layers/',
+  layerCache: 'cache/layers/',
+  imageCache: 'cache/images/',
+  used: 'cache/used/',
+  staging: 'staging/',
+} as const;
 
 /** Where a blob or a manifest with this digest is stored. */
 export function contentKey(digest: Digest): string {
@@ -25,6 +37,21 @@ export function layerCacheKey(keyHash: string): string {
 /** Where the image cache entry with this key hash is stored. */
 export function imageCacheKey(keyHash: string): string {
   return `cache/images/${keyHash}`;
+}
+
+/** Where the marker saying the manifest with this digest was used lately is stored. */
+export function usedMarkerKey(digest: Digest): string {
+  return `cache/used/${digestHex(digest)}`;
+}
+
+/** The digest a content or used-marker key names (`layers/<hex>`, `cache/used/<hex>`), or undefined for any other key. */
+export function digestOfKey(key: string): Digest | undefined {
+  for (const prefix of [STORAGE_PREFIXES.content, STORAGE_PREFIXES.used]) {
+    if (!key.startsWith(prefix)) continue;
+    const hex = key.slice(prefix.length);
+    return SHA256_HEX.test(hex) ? digestFromHex(hex) : undefined;
+  }
+  return undefined;
 }
 
 /** A fresh staging key for an upload in flight. */

@@ -36,15 +36,15 @@ export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   await checkManifests(writeBack);
   const tagCanonical = writeBack.tag ? parseImageName(writeBack.tag.name).canonical : undefined;
 
-  const cache = new EdgeCache(c.env.CACHE);
+  const cache = new EdgeCache(c.env.CACHE, { retentionSeconds: config.kvRetentionSeconds });
   if (!(await cache.claimNonce(verification.nonce))) {
     throw new RegistryError('UNAUTHORIZED', 'Write-back requires a valid signature');
   }
   // Manifests and blob sizes first, the tag pointer naming them last.
   for (const manifest of writeBack.manifests) {
-    if (!(await cache.hasManifest(manifest.digest))) await cache.putManifest(manifest.digest, manifest.body, manifest.mediaType);
+    if (await cache.manifestDue(manifest.digest)) await cache.putManifest(manifest.digest, manifest.body, manifest.mediaType);
   }
-  await Promise.all(writeBack.blobs.map((blob) => cache.putBlobSizeIfAbsent(blob.digest, blob.size)));
+  await Promise.all(writeBack.blobs.map((blob) => cache.putBlobSizeIfDue(blob.digest, blob.size)));
   if (writeBack.tag && tagCanonical !== undefined) {
     const previous = await cache.tagPointer(tagCanonical, writeBack.tag.tag);
     if (!previous || previous.writtenAt <= verification.timestamp) {

@@ -7,6 +7,12 @@
  *   GET|HEAD /v2/<other>/manifests/...   404 MANIFEST_UNKNOWN
  *   GET /v2/hello/blobs/<layer digest>   the layer bytes; other blobs 404 BLOB_UNKNOWN
  *   GET /__requests                      the recorded requests as JSON; DELETE /__requests clears
+ *   PUT /__mode                          how it answers from now on (body): "ok" (as above), "hang"
+ *                                        (accepts and never answers), "bad-gateway" (502 HTML, as a
+ *                                        proxy in front of a dead origin), "registry-unavailable"
+ *                                        (503 UNAVAILABLE in the registry's format, as a build's)
+ *
+ * Every answer carries `x-stand-in: <name>`, so tests with several stand-ins see which answered.
  */
 
 import { createServer, type Server } from 'node:http';
@@ -20,16 +26,30 @@ export interface RecordedRequest {
   accept: string | undefined;
 }
 
-/** Starts the stand-in origin on a free port. */
-export async function startStandInOrigin(): Promise<{ port: number; close: () => Promise<void> }> {
+/** How a stand-in answers registry requests. */
+type Mode = 'ok' | 'hang' | 'bad-gateway' | 'registry-unavailable';
+const MODES: readonly string[] = ['ok', 'hang', 'bad-gateway', 'registry-unavailable'];
+
+/** Starts a stand-in origin called `name` on a free port. */
+export async function startStandInOrigin(name = 'origin'): Promise<{ port: number; close: () => Promise<void> }> {
   const image = await testImage('hello');
   const requests: RecordedRequest[] = [];
+  let mode: Mode = 'ok';
   const server: Server = createServer((request, response) => {
     void (async () => {
       const path = request.url ?? '/';
+      response.setHeader('x-stand-in', name);
       if (path === '/__requests') {
         if (request.method === 'DELETE') requests.length = 0;
         response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(requests));
+        return;
+      }
+      if (path === '/__mode' && request.method === 'PUT') {
+        let body = '';
+        for await (const chunk of request) body += String(chunk);
+        if (!MODES.includes(body)) return response.writeHead(400).end(`unknown mode ${body}`);
+        mode = body as Mode;
+        response.writeHead(204).end();
         return;
       }
       const verification = await verifyRequest(TEST_SECRET, { direction: 'edge-to-origin', method: request.method ?? 'GET', pathAndQuery: path, body: new Uint8Array() }, (name) => {
@@ -37,6 +57,12 @@ export async function startStandInOrigin(): Promise<{ port: number; close: () =>
         return Array.isArray(value) ? value[0] : value;
       });
       requests.push({ method: request.method ?? '', path, signed: verification.ok, accept: request.headers.accept });
+      if (mode === 'hang') return; // never answers; closed with the server
+      if (mode === 'bad-gateway') return response.writeHead(502, { 'Content-Type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
+      if (mode === 'registry-unavailable') {
+        response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '30' });
+        return response.end(request.method === 'HEAD' ? undefined : JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'nix timed out building this image' }] }));
+      }
       const error = (status: number, code: string) =>
         response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: code }] }));
       const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/?]+)/.exec(path);
@@ -66,5 +92,12 @@ export async function startStandInOrigin(): Promise<{ port: number; close: () =>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('Expected the stand-in origin to listen on a port');
-  return { port: address.port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    port: address.port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections(); // hung requests too
+        server.close(() => resolve());
+      }),
+  };
 }

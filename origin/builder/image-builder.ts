@@ -152,6 +152,8 @@ export class ImageBuilder implements ImageResolver {
         const source = await this.#nixSource(revision, signal, logger);
         return timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
       });
+      // Roots on the evaluated .drv files until this resolution ends (the build has its own by then).
+      await using _derivationRoots = evaluation.roots;
       let key = knownKey;
       if (key === undefined) {
         // Otherwise the evaluated out paths identify the package set.
@@ -204,6 +206,7 @@ export class ImageBuilder implements ImageResolver {
       const lines = unresolved.map(describeUnresolved);
       const detail = { unknown: unresolved.map((u) => ({ package: u.requested, reason: u.reason, suggestions: u.suggestions, ...(u.message ? { message: u.message } : {}) })) };
       // A package its package set refuses (broken, unfree, removed) is a refusal; names that resolve to nothing are unknown.
+      await evaluation.roots.release(); // nothing will be built
       if (unresolved.some((u) => u.reason === 'evaluation-error')) throw requestRefused(`Refused packages: ${lines.join('; ')}`, { detail });
       throw new RegistryError('MANIFEST_UNKNOWN', `Unknown packages: ${lines.join('; ')}`, { detail });
     }

@@ -8,7 +8,7 @@
  */
 
 import { z } from 'zod';
-import { sha256Hex } from '../../shared/digest.ts';
+import { sha256Hex, type Digest } from '../../shared/digest.ts';
 import { contentKey, imageCacheKey } from '../../shared/keys.ts';
 import type { ManifestFlavour, TagFlavour } from '../../shared/media-types.ts';
 import { descriptorSchema, imageManifestsSchema, manifestDocumentSchema, type ManifestDocument } from '../../shared/protocol.ts';
@@ -127,4 +127,16 @@ export class ImageCache {
   async put(key: string, record: ImageRecord): Promise<void> {
     await this.#storage.writeBytes(imageCacheKey(key), Buffer.from(JSON.stringify(record)));
   }
+}
+
+/*
+ * For bucket GC (origin/gc/): what a stored record names. Kept beside the schema so a change of
+ * the record format changes this too.
+ */
+
+/** What an image cache entry names: its manifests and blobs; undefined for bytes that are not a record this code reads. */
+export function recordReferences(bytes: Uint8Array): { manifests: Digest[]; blobs: Digest[] } | undefined {
+  const parsed = recordSchema.safeParse(safeJson(bytes));
+  if (!parsed.success) return undefined;
+  return { manifests: parsed.data.documents.map((document) => document.digest), blobs: parsed.data.blobs.map((blob) => blob.digest) };
 }

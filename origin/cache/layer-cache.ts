@@ -44,6 +44,12 @@ export class LayerCache {
   }
 }
 
+/** The blob a stored layer cache entry names (for bucket GC, origin/gc/); undefined for bytes that are not an entry. */
+export function layerEntryDigest(bytes: Uint8Array): Digest | undefined {
+  const parsed = entrySchema.safeParse(safeJson(bytes));
+  return parsed.success ? parsed.data.digest : undefined;
+}
+
 /** Parses JSON, or undefined for bytes that are not JSON (a damaged entry is a miss). */
 export function safeJson(bytes: Uint8Array): unknown {
   try {

@@ -9,6 +9,8 @@ import { closest, distance } from 'fastest-levenshtein';
 import { attributePath } from '../../shared/reference.ts';
 import { NixError, runNix } from './run.ts';
 import type { NixSourceArgument } from './source.ts';
+import { holdDerivations, type HeldRoots } from './realise.ts';
+import { storeGate } from './store-gate.ts';
 
 const RESOLVE_NIX = fileURLToPath(new URL('./resolve.nix', import.meta.url));
 
@@ -52,6 +54,8 @@ export interface UnresolvedPackage {
 export interface Evaluation {
   packages: ResolvedPackage[];
   unresolved: UnresolvedPackage[];
+  /** GC roots on the resolved packages' .drv files, held until the build has roots of its own: release (or `await using`) them. */
+  roots: HeldRoots;
 }
 
 export interface EvaluateOptions {
@@ -62,20 +66,39 @@ export interface EvaluateOptions {
   signal: AbortSignal;
 }
 
-/** Evaluates the requested packages; writes their .drv files so they can be realised. */
+/**
+ * Evaluates the requested packages; writes their .drv files so they can be realised, and holds GC
+ * roots on them (the store's collection waits meanwhile: store-gate.ts), so a collection before
+ * the build starts cannot take them.
+ */
 export async function evaluatePackages(options: EvaluateOptions): Promise<Evaluation> {
   const request = JSON.stringify({
     source: options.source,
     system: options.system,
     packages: options.packages.map(attributePath),
   });
-  const stdout = await runNix(
-    'nix-instantiate',
-    ['--eval', '--strict', '--json', '--read-write-mode', RESOLVE_NIX, '--argstr', 'request', request],
-    { signal: options.signal },
-  );
-  const results = evaluationSchema.parse(JSON.parse(stdout));
-  const evaluation: Evaluation = { packages: [], unresolved: [] };
+  const { results, roots } = await storeGate.shared(async () => {
+    const stdout = await runNix(
+      'nix-instantiate',
+      ['--eval', '--strict', '--json', '--read-write-mode', RESOLVE_NIX, '--argstr', 'request', request],
+      { signal: options.signal },
+    );
+    const parsed = evaluationSchema.parse(JSON.parse(stdout));
+    const drvPaths = parsed.flatMap((result) => (result.ok ? [result.drvPath] : []));
+    return { results: parsed, roots: await holdDerivations(drvPaths, options.signal) };
+  });
+  const evaluation: Evaluation = { packages: [], unresolved: [], roots };
+  try {
+    await describeResults(options, results, evaluation);
+  } catch (error) {
+    await roots.release();
+    throw error;
+  }
+  return evaluation;
+}
+
+/** Fills `evaluation` with each request's package, or why it names none. */
+async function describeResults(options: EvaluateOptions, results: z.infer<typeof evaluationSchema>, evaluation: Evaluation): Promise<void> {
   for (const [index, result] of results.entries()) {
     const requested = options.packages[index] ?? '';
     if (result.ok) {
@@ -90,7 +113,6 @@ export async function evaluatePackages(options: EvaluateOptions): Promise<Evalua
     }
     evaluation.unresolved.push(unresolved);
   }
-  return evaluation;
 }
 
 /**

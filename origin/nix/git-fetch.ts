@@ -22,6 +22,7 @@ import { execa } from 'execa';
 import { sha256Hex } from '../../shared/digest.ts';
 import { RegistryError } from '../../shared/errors.ts';
 import { runNix } from './run.ts';
+import { storeGate } from './store-gate.ts';
 
 export interface GitFetcherOptions {
   /** Where the bare repositories and GC roots live. */
@@ -67,9 +68,13 @@ export class GitFetcher {
       const tree = join(work, 'source'); // fetchGit's name: the store path ends in -source
       await mkdir(tree);
       await git(['-C', repository, 'archive', '--format=tar', commit], signal).pipe('tar', ['-x', '-C', tree], { cancelSignal: signal });
-      const storePath = (await runNix('nix-store', ['--add', tree], { signal })).trim();
       await mkdir(join(this.#cacheDir, 'git', 'roots'), { recursive: true });
-      await runNix('nix-store', ['--realise', storePath, '--add-root', this.#rootOf(commit), '--indirect'], { signal });
+      // Added and rooted with no store collection in between (store-gate.ts).
+      const storePath = await storeGate.shared(async () => {
+        const added = (await runNix('nix-store', ['--add', tree], { signal })).trim();
+        await runNix('nix-store', ['--realise', added, '--add-root', this.#rootOf(commit), '--indirect'], { signal });
+        return added;
+      });
       await this.#pruneRoots();
       return storePath;
     } finally {

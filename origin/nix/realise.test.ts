@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { realise, classifyBuildFailure } from './realise.ts';
+import { holdDerivations, realise, classifyBuildFailure } from './realise.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/pkgs', import.meta.url));
 
@@ -25,6 +25,37 @@ describe('realise', () => {
     assert.equal((await rootsOf(out.trim())).length, 1, 'the output is a GC root while the image is stored');
     await held.release();
     assert.deepEqual(await rootsOf(out.trim()), [], 'released afterwards');
+  });
+
+  it('holds a GC root on evaluated .drv files (through a file referring to them) until released', async () => {
+    const { stdout } = await execa('nix-instantiate', [FIXTURE, '-A', 'hello', '-A', 'jq']);
+    const drvs = stdout.trim().split('\n');
+    const rooted = async (drv: string): Promise<string[]> =>
+      (await execa('nix-store', ['--query', '--roots', drv])).stdout.split('\n').filter((line) => line.includes(`nixedge-gcroots-${process.pid}/`));
+    await using held = await holdDerivations(drvs, AbortSignal.timeout(60_000));
+    for (const drv of drvs) assert.equal((await rooted(drv)).length, 1, `${drv} is held`);
+    await held.release();
+    for (const drv of drvs) assert.deepEqual(await rooted(drv), [], `${drv} released`);
+  });
+
+  it("passes nix its own configuration: builders and max-jobs from NIX_CONFIG decide where the build runs", async () => {
+    // A derivation never built before, so nix has to decide where to build it.
+    const name = `nixedge-remote-${process.pid}-${Date.now()}`;
+    const { stdout } = await execa('nix-instantiate', ['-E', `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/busybox"; args = [ "true" ]; }`]);
+    const previous = process.env['NIX_CONFIG'];
+    // No local builds, one remote builder (nothing listens there: the build cannot start, and says where it looked).
+    process.env['NIX_CONFIG'] = `${previous ?? ''}\nmax-jobs = 0\nbuilders = ssh-ng://nixedge-builder@127.0.0.1:1 x86_64-linux\nconnect-timeout = 2`;
+    try {
+      await assert.rejects(realise([stdout.trim()], AbortSignal.timeout(60_000)), (error: unknown) => {
+        const stderr = (error as { stderr?: string }).stderr ?? '';
+        assert.match(stderr, /1 available machines/, 'nix saw the configured builder');
+        assert.match(stderr, /unable to start any build; remote machines/, 'and, with max-jobs = 0, nothing local');
+        return true;
+      });
+    } finally {
+      if (previous === undefined) delete process.env['NIX_CONFIG'];
+      else process.env['NIX_CONFIG'] = previous;
+    }
   });
 
   it("tells whose failure a failed realise is from nix's words, naming only derivations", () => {

@@ -1,7 +1,8 @@
 /**
  * Realises derivations (builds or substitutes them) with nix-store, holding garbage-collector
  * roots on their outputs until the image's layers are stored: a `nix-collect-garbage` running
- * meanwhile must not delete store paths we are about to tar.
+ * meanwhile must not delete store paths we are about to tar. Before that, an evaluation's .drv
+ * files are held the same way (holdDerivations) while the build waits for its slot.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -13,28 +14,62 @@ import { runNix } from './run.ts';
 /** Where this process keeps its GC roots (nix registers them as indirect roots). */
 const GC_ROOTS_DIR = join(tmpdir(), `nixedge-gcroots-${process.pid}`);
 
-/** Roots held on a build's outputs; `release` lets the garbage collector have them again. */
-export interface HeldRoots {
+/** Roots held on store paths; `release` (or leaving an `await using` scope) lets the garbage collector have them again. */
+export interface HeldRoots extends AsyncDisposable {
   release(): Promise<void>;
+}
+
+/** No roots: nothing to release. */
+const NO_ROOTS: HeldRoots = { release: async () => undefined, [Symbol.asyncDispose]: async () => undefined };
+
+/** A fresh root name in GC_ROOTS_DIR, and the roots nix makes under it (<name>, <name>-2, ... one per path). */
+async function rootsNamed(): Promise<{ root: string; held: HeldRoots }> {
+  await mkdir(GC_ROOTS_DIR, { recursive: true });
+  const name = randomUUID();
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    const held = (await readdir(GC_ROOTS_DIR)).filter((entry) => entry === name || entry.startsWith(`${name}-`));
+    await Promise.all(held.map((entry) => rm(join(GC_ROOTS_DIR, entry), { force: true })));
+  };
+  return { root: join(GC_ROOTS_DIR, name), held: { release, [Symbol.asyncDispose]: release } };
+}
+
+/**
+ * Holds GC roots on .drv files (and so on what building them needs: input derivations and
+ * sources) until released. nix-store roots only the outputs of a .drv it is given, so the roots
+ * go on a small store file referring to the .drv files (builtins.toFile with their paths as
+ * context), which nix-store roots as it is.
+ */
+export async function holdDerivations(drvPaths: readonly string[], signal: AbortSignal): Promise<HeldRoots> {
+  if (drvPaths.length === 0) return NO_ROOTS;
+  // The paths reach nix as data (JSON in the environment), never as Nix source.
+  const expression = 'builtins.toFile "nixedge-derivations" (builtins.concatStringsSep " " (map builtins.storePath (builtins.fromJSON (builtins.getEnv "NIXEDGE_DERIVATIONS"))))';
+  const env = { NIXEDGE_DERIVATIONS: JSON.stringify([...new Set(drvPaths)].sort()) };
+  const file = JSON.parse(await runNix('nix-instantiate', ['--eval', '--read-write-mode', '--json', '-E', expression], { signal, env })) as string;
+  const { root, held } = await rootsNamed();
+  try {
+    await runNix('nix-store', ['--realise', '--add-root', root, '--indirect', file], { signal });
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+  return held;
 }
 
 /** Builds the given .drv files and holds GC roots on their outputs until released. */
 export async function realise(drvPaths: readonly string[], signal: AbortSignal): Promise<HeldRoots> {
-  if (drvPaths.length === 0) return { release: async () => undefined };
-  await mkdir(GC_ROOTS_DIR, { recursive: true });
-  const name = randomUUID();
-  const release = async (): Promise<void> => {
-    // nix-store names the roots <name>, <name>-2, <name>-3 ... one per output.
-    const held = (await readdir(GC_ROOTS_DIR)).filter((entry) => entry === name || entry.startsWith(`${name}-`));
-    await Promise.all(held.map((entry) => rm(join(GC_ROOTS_DIR, entry), { force: true })));
-  };
+  if (drvPaths.length === 0) return NO_ROOTS;
+  const { root, held } = await rootsNamed();
+  const { release } = held;
   try {
-    await runNix('nix-store', ['--realise', '--add-root', join(GC_ROOTS_DIR, name), '--indirect', ...drvPaths], { signal });
+    await runNix('nix-store', ['--realise', '--add-root', root, '--indirect', ...drvPaths], { signal });
   } catch (error) {
     await release();
     throw error;
   }
-  return { release };
+  return held;
 }
 
 /** What a failed `nix-store --realise` says about whose failure it is, in client-safe words. */

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import type { ImageResolver } from '../builder/resolved-image.ts';
 import type { Storage } from '../storage/storage.ts';
 import { originRegistryError } from './error-response.ts';
-import { serveManifest, type TagResolvedHook } from './manifests.ts';
+import { serveManifest, type ManifestServedHook, type TagResolvedHook } from './manifests.ts';
 import { requireSignature } from './require-signature.ts';
 import { NonceSet } from './nonce-set.ts';
 import { serveBlob } from './blobs.ts';
@@ -25,14 +25,16 @@ export interface RegistryAppOptions {
   sharedSecret?: string | undefined;
   /** Called when a manifest request by tag resolved (write-back to the edge). */
   onTagResolved?: TagResolvedHook | undefined;
+  /** Called with each manifest served, by tag or digest (recording use for bucket GC). */
+  onManifestServed?: ManifestServedHook | undefined;
 }
 
 /** The origin's registry app. */
-export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved }: RegistryAppOptions): Hono {
+export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved, onManifestServed }: RegistryAppOptions): Hono {
   return registrySurface({
     middleware: [requestLog(logger)],
     manifestsGuard: requireSignature({ secret: sharedSecret, logger, nonces: new NonceSet() }),
-    manifests: (c) => serveManifest(c, images, storage, onTagResolved),
+    manifests: (c) => serveManifest(c, images, storage, onTagResolved, onManifestServed),
     blobs: (c) => serveBlob(c, storage),
     frontPage,
     toRegistryError: (error) => originRegistryError(error, logger),

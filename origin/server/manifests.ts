@@ -20,6 +20,9 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
  */
 export type TagResolvedHook = (name: string, tag: string, image: ResolvedImage) => void;
 
+/** Called with the digest of every manifest served (by tag or by digest), e.g. to record that it was used. Must return at once and never throw. */
+export type ManifestServedHook = (digest: Digest) => void;
+
 /** A manifest as it is answered: its bytes, digest and media type. */
 interface ServedManifest {
   body: Uint8Array;
@@ -31,7 +34,13 @@ interface ServedManifest {
 }
 
 /** Serves a manifest by tag (from what the image's record says, building it when needed) or by digest (from storage). */
-export async function serveManifest(c: Context, images: ImageResolver, storage: Storage, onTagResolved?: TagResolvedHook): Promise<Response> {
+export async function serveManifest(
+  c: Context,
+  images: ImageResolver,
+  storage: Storage,
+  onTagResolved?: TagResolvedHook,
+  onManifestServed?: ManifestServedHook,
+): Promise<Response> {
   const name = parseImageName(c.req.param('name') ?? '');
   const reference = parseReference(c.req.param('reference') ?? '');
   let manifest: ServedManifest;
@@ -50,6 +59,7 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
       negotiated: true,
     };
   }
+  onManifestServed?.(manifest.digest);
   return new Response(c.req.method === 'HEAD' ? null : manifest.body, {
     status: 200,
     headers: {

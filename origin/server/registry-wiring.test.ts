@@ -96,6 +96,16 @@ describe('the origin registry app with an edge secret and a write-back hook', ()
     assert.equal(resolved.length, 1);
   });
 
+  it('records each manifest it serves, by tag and by digest, as used (bucket GC keeps what is used)', async () => {
+    const served: string[] = [];
+    const registry = createRegistryApp({ images, storage: withStorageErrors(storage), logger, onManifestServed: (digest) => served.push(digest) });
+    await registry.request('/v2/hello/manifests/latest', { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    await registry.request('/v2/hello/manifests/latest', { method: 'HEAD' });
+    await registry.request(`/v2/hello/manifests/${image.record.manifests.oci.digest}`);
+    await registry.request(`/v2/hello/manifests/${digestFromHex('9'.repeat(64))}`); // unknown: not served, not recorded
+    assert.deepEqual(served, [image.record.manifests.oci.digest, image.record.manifests.docker.digest, image.record.manifests.oci.digest]);
+  });
+
   describe('the shared registry surface (shared/registry-surface.cases.ts)', () => {
     for (const c of registrySurfaceCases) it(c.name, () => c.run((path, init) => Promise.resolve(app(SECRET).request(path, init))));
   });

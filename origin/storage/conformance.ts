@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 
-import type { Storage } from './storage.ts';
+import type { ListedObject, Storage } from './storage.ts';
 import { StorageError, withStorageErrors, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 /** A fresh, empty storage for one test, and how to dispose of it afterwards. */
@@ -121,6 +121,21 @@ async function assertObject(storage: Storage, key: string, expected: Uint8Array)
   assert.ok(Buffer.isBuffer(bytes), `Expected readBytes(${key}) to give a Buffer`);
   assert.ok(bytes.equals(expected), `Expected readBytes(${key}) to give the written bytes`);
   assert.ok((await mustRead(storage, key)).equals(expected), `Expected read(${key}) to give the written bytes`);
+}
+
+/** Every object `list(prefix)` yields, by key (a key listed twice fails the test). */
+export async function listAll(storage: Storage, prefix: string): Promise<Map<string, ListedObject>> {
+  const objects = new Map<string, ListedObject>();
+  for await (const object of storage.list(prefix)) {
+    assert.ok(!objects.has(object.key), `Expected ${object.key} to be listed once`);
+    objects.set(object.key, object);
+  }
+  return objects;
+}
+
+/** The keys `list(prefix)` yields, sorted. */
+async function listedKeys(storage: Storage, prefix: string): Promise<string[]> {
+  return [...(await listAll(storage, prefix)).keys()].sort();
 }
 
 /** Registers the storage conformance tests for one backend; each test gets a fresh storage. */
@@ -387,6 +402,96 @@ export function runStorageConformance(backend: string, makeStorage: () => Promis
       });
     });
 
+    describe('list', () => {
+      test('lists exactly the objects under a prefix, with their sizes', async (storage) => {
+        const generated = generatedStream(20, 70_000);
+        await storage.writeStream('layers/b', generated.stream);
+        const objects: [string, number][] = [
+          ['layers/a', 3],
+          ['cache/images/x', 10],
+          ['cache/images-old/y', 1],
+          ['cache/layers/z', 0],
+          ['staging/s', 5],
+        ];
+        for (const [key, size] of objects) await storage.writeBytes(key, pseudoRandomBytes(21, size));
+        const layers = await listAll(storage, 'layers/');
+        assert.deepEqual([...layers.keys()].sort(), ['layers/a', 'layers/b']);
+        assert.equal(layers.get('layers/a')?.size, 3);
+        assert.equal(layers.get('layers/b')?.size, 70_000);
+        assert.deepEqual(await listedKeys(storage, 'cache/images/'), ['cache/images/x']);
+        assert.deepEqual(await listedKeys(storage, 'cache/'), ['cache/images-old/y', 'cache/images/x', 'cache/layers/z']);
+        const everything = await listAll(storage, '');
+        assert.deepEqual([...everything.keys()].sort(), ['cache/images-old/y', 'cache/images/x', 'cache/layers/z', 'layers/a', 'layers/b', 'staging/s']);
+        for (const [key, size] of objects) assert.equal(everything.get(key)?.size, size, `size of ${key}`);
+      });
+
+      test('a prefix with no objects lists nothing', async (storage) => {
+        await storage.writeBytes('layers/a', Buffer.from('a'));
+        assert.deepEqual(await listedKeys(storage, 'cache/images/'), []);
+        assert.deepEqual(await listedKeys(storage, 'layers/a/'), []);
+      });
+
+      test('lastModified is the time of the last write, and an overwrite moves it on', async (storage) => {
+        const before = Date.now();
+        await storage.writeBytes('cache/images/touched', Buffer.from('first'));
+        const first = (await listAll(storage, 'cache/images/')).get('cache/images/touched');
+        assert.ok(first, 'Expected the object to be listed');
+        // Object stores report whole seconds; clocks on one machine agree to well within that.
+        assert.ok(first.lastModified >= before - 2000 && first.lastModified <= Date.now() + 2000, `Expected lastModified near ${before}, got ${first.lastModified}`);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await storage.writeBytes('cache/images/touched', Buffer.from('second'));
+        const second = (await listAll(storage, 'cache/images/')).get('cache/images/touched');
+        assert.ok(second && second.lastModified > first.lastModified, `Expected the overwrite to move lastModified on from ${first.lastModified}, got ${second?.lastModified}`);
+      });
+
+      test('a moved object is listed at its destination only, a deleted one not at all', async (storage) => {
+        await storage.writeBytes('staging/upload', Buffer.from('moving'));
+        await storage.writeBytes('layers/doomed', Buffer.from('doomed'));
+        await storage.move('staging/upload', 'layers/moved');
+        await storage.delete('layers/doomed');
+        assert.deepEqual(await listedKeys(storage, ''), ['layers/moved']);
+        assert.equal((await listAll(storage, 'layers/')).get('layers/moved')?.size, 6);
+      });
+
+      test('lists more objects than fit in one page', async (storage) => {
+        const keys = Array.from({ length: 25 }, (_, i) => `cache/layers/${String(i).padStart(3, '0')}`);
+        await Promise.all(keys.map((key) => storage.writeBytes(key, Buffer.from(key))));
+        assert.deepEqual(await listedKeys(storage, 'cache/layers/'), keys);
+      });
+
+      test('an upload in flight is not listed until it completes', async (storage) => {
+        let release = (): void => undefined;
+        const paused = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let halfway = (): void => undefined;
+        const reachedHalfway = new Promise<void>((resolve) => {
+          halfway = resolve;
+        });
+        async function* body(): AsyncGenerator<Buffer> {
+          yield pseudoRandomBytes(22, 6 * MiB);
+          halfway();
+          await paused;
+          yield pseudoRandomBytes(23, MiB);
+        }
+        const writing = storage.writeStream('layers/in-flight', Readable.from(body(), { objectMode: false }));
+        try {
+          await reachedHalfway;
+          assert.deepEqual(await listedKeys(storage, ''), []);
+        } finally {
+          release();
+        }
+        await writing;
+        assert.deepEqual(await listedKeys(storage, ''), ['layers/in-flight']);
+      });
+
+      test('refuses a prefix that is not a directory of keys', async (storage) => {
+        for (const prefix of ['layers', '../', '/layers/', 'a//']) {
+          await assert.rejects(listedKeys(storage, prefix), `Expected list(${JSON.stringify(prefix)}) to reject`);
+        }
+      });
+    });
+
     describe('nested keys', () => {
       test('keys sharing a string prefix are distinct objects', async (storage) => {
         const objects: [string, Buffer][] = [
@@ -477,6 +582,7 @@ export function runStorageFailureConformance(backend: string, broken: BrokenStor
             ['stat', () => storage.stat('layers/broken')],
             ['readBytes', () => storage.readBytes('layers/broken')],
             ['read', () => storage.read('layers/broken')],
+            ['list', () => listedKeys(storage, 'layers/').then((keys) => (keys.length === 0 ? undefined : keys.join()))],
           ] as const) {
             await run().then(
               (answer) => assert.ok(answer === undefined || expected === 'denied', `${operation} of a missing key on a ${expected} store answered ${String(answer)}`),

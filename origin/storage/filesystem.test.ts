@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { execa } from 'execa';
 import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { runBucketGcSuite } from '../gc/gc.cases.ts';
 import { FilesystemStorage, STALE_TEMP_AGE_MS, TEMP_DIR } from './filesystem.ts';
 import { assertValidKey } from './keys-guard.ts';
 
@@ -16,6 +17,11 @@ runStorageConformance('filesystem', async () => {
     storage: new FilesystemStorage(root),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+});
+
+runBucketGcSuite('filesystem', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'nixedge-fs-gc-'));
+  return { storage: new FilesystemStorage(root), cleanup: () => rm(root, { recursive: true, force: true }) };
 });
 
 runStorageFailureConformance('filesystem', {

@@ -7,13 +7,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { assertValidKey } from './keys-guard.ts';
-import type { ByteRange } from './storage.ts';
+import { assertValidKey, assertValidPrefix } from './keys-guard.ts';
+import type { ByteRange, ListedObject } from './storage.ts';
 import type { StorageBackend, StorageErrorKind } from './storage-error.ts';
 
 /** The directory under the root that holds writes in flight; no key may start with it. */
@@ -181,6 +182,40 @@ export class FilesystemStorage implements StorageBackend {
       const isDirectory = await stat(path).then((s) => s.isDirectory(), () => false);
       if (errorCode(error) === 'EPERM' && isDirectory) return;
       throw new Error(`Failed to delete ${key} in ${this.root}`, { cause: error });
+    }
+  }
+
+  /** Walks the directory of `prefix` depth first; temp files in flight are not objects. */
+  async *list(prefix: string): AsyncGenerator<ListedObject> {
+    assertValidPrefix(prefix);
+    const start = prefix === '' ? this.root : join(this.root, ...prefix.slice(0, -1).split('/'));
+    const pending: { path: string; key: string }[] = [{ path: start, key: prefix }];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(next.path, { withFileTypes: true });
+      } catch (error) {
+        // A missing directory holds no keys (and a file where a directory of keys would be is one key, not a directory).
+        if (isAbsent(error)) continue;
+        throw new Error(`Failed to list ${next.key || '/'} in ${this.root}`, { cause: error });
+      }
+      for (const entry of entries) {
+        if (next.key === '' && entry.name === TEMP_DIR) continue;
+        const key = `${next.key}${entry.name}`;
+        const path = join(next.path, entry.name);
+        if (entry.isDirectory()) {
+          pending.push({ path, key: `${key}/` });
+          continue;
+        }
+        if (!entry.isFile()) continue;
+        try {
+          const stats = await stat(path);
+          yield { key, size: stats.size, lastModified: stats.mtimeMs };
+        } catch (error) {
+          if (isAbsent(error)) continue; // deleted while listing
+          throw new Error(`Failed to stat ${key} in ${this.root}`, { cause: error });
+        }
+      }
     }
   }
 

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startGcsEmulator, type GcsEmulator, type GcsEmulatorRequest } from '../../local-stack/gcs-emulator.ts';
 import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { runBucketGcSuite } from '../gc/gc.cases.ts';
 import { StorageError, withStorageErrors } from './storage-error.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
 import { createStorage } from './create-storage.ts';
@@ -90,8 +91,13 @@ runStorageFailureConformance('gcs', {
   },
 });
 
+runBucketGcSuite('gcs (firebase emulator)', async () => {
+  const storage = makeGcsStorage({ listPageSize: 10 });
+  return { storage, cleanup: () => removeAll(storage) };
+});
+
 runStorageConformance('gcs (firebase emulator)', async () => {
-  const storage = makeGcsStorage();
+  const storage = makeGcsStorage({ listPageSize: 10 }); // listings of more than one page
   return { storage, cleanup: () => removeAll(storage) };
 });
 

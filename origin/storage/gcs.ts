@@ -45,9 +45,9 @@ import {
   type File,
 } from '@google-cloud/storage';
 
-import { assertValidKey } from './keys-guard.ts';
+import { assertValidKey, assertValidPrefix } from './keys-guard.ts';
 import { failWhenIdle } from './idle-timeout.ts';
-import type { ByteRange } from './storage.ts';
+import type { ByteRange, ListedObject } from './storage.ts';
 import { isNetworkFailure, kindOfStatus, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 const KiB = 1024;
@@ -85,6 +85,8 @@ export interface GcsStorageOptions {
   maxRetries?: number;
   /** How long a request may go without an answer or data (a stalled store) before it fails and is retried; default 30 s. */
   idleTimeoutMs?: number;
+  /** Objects per listing page (1-1000); default 1000, the JSON API's most. */
+  listPageSize?: number;
 }
 
 /** The HTTP status (or the client's error code) of an error from @google-cloud/storage. */
@@ -136,6 +138,7 @@ export class GcsStorage implements StorageBackend {
   readonly #authenticate: boolean;
   readonly #maxRetries: number;
   readonly #idleTimeoutMs: number;
+  readonly #listPageSize: number;
 
   constructor(options: GcsStorageOptions) {
     if (typeof options.bucket !== 'string' || options.bucket.length === 0) {
@@ -156,6 +159,10 @@ export class GcsStorage implements StorageBackend {
     this.#apiEndpoint = (options.apiEndpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
     this.#authenticate = options.apiEndpoint === undefined || options.keyFilename !== undefined;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#listPageSize = options.listPageSize ?? 1000;
+    if (!Number.isSafeInteger(this.#listPageSize) || this.#listPageSize < 1 || this.#listPageSize > 1000) {
+      throw new RangeError(`Expected listPageSize to be an integer in 1..1000, got ${String(this.#listPageSize)}`);
+    }
     this.client = new GcsClient({
       timeout: this.#idleTimeoutMs,
       ...(options.projectId === undefined ? {} : { projectId: options.projectId }),
@@ -390,6 +397,28 @@ export class GcsStorage implements StorageBackend {
     } catch (error) {
       throw new Error(`Copied ${this.#where(source)} to ${this.#where(destination)} but failed to delete the source`, { cause: error });
     }
+  }
+
+  /** objects.list pages under `<prefix>/<listing prefix>` (retried like every request), the storage prefix taken off each name. */
+  async *list(prefix: string): AsyncGenerator<ListedObject> {
+    assertValidPrefix(prefix);
+    const own = this.prefix === undefined ? '' : `${this.prefix}/`;
+    let pageToken: string | undefined;
+    do {
+      let files: File[];
+      let next: { pageToken?: string } | null | undefined;
+      try {
+        [files, next] = await this.bucket.getFiles({ prefix: `${own}${prefix}`, autoPaginate: false, maxResults: this.#listPageSize, ...(pageToken === undefined ? {} : { pageToken }) });
+      } catch (error) {
+        throw new Error(`Failed to list gs://${this.bucket.name}/${own}${prefix}`, { cause: error });
+      }
+      for (const file of files) {
+        if (!file.name.startsWith(own)) continue;
+        const updated = file.metadata.updated ?? file.metadata.timeCreated;
+        yield { key: file.name.slice(own.length), size: Number(file.metadata.size ?? 0), lastModified: updated === undefined ? 0 : Date.parse(updated) };
+      }
+      pageToken = next?.pageToken;
+    } while (pageToken !== undefined);
   }
 
   async delete(key: string): Promise<void> {

@@ -44,3 +44,12 @@ export function assertValidKey(key: string): void {
     }
   }
 }
+
+/** Throws unless `prefix` is "" or a valid key followed by "/" (a directory of keys, for listing). */
+export function assertValidPrefix(prefix: string): void {
+  if (prefix === '') return;
+  if (typeof prefix !== 'string' || !prefix.endsWith('/')) {
+    throw new InvalidKeyError(`Expected a listing prefix that is "" or ends in "/", got ${JSON.stringify(prefix)}`);
+  }
+  assertValidKey(prefix.slice(0, -1));
+}

@@ -21,6 +21,7 @@ import {
 import { freePort, localR2S3, startWranglerDev, type LocalR2S3, type WranglerDev } from '../../local-stack/wrangler-dev.ts';
 import { R2_ONLY } from '../../test/support/r2-only.ts';
 import { runStorageConformance, runStorageFailureConformance } from './conformance.ts';
+import { runBucketGcSuite } from '../gc/gc.cases.ts';
 import { StorageError, withStorageErrors } from './storage-error.ts';
 import { S3Storage, type S3StorageOptions } from './s3.ts';
 
@@ -63,8 +64,13 @@ function makeS3Storage(options: Partial<S3StorageOptions> = {}): S3Storage {
 }
 
 runStorageConformance('s3 (wrangler local R2)', async () => {
-  const storage = makeS3Storage();
+  const storage = makeS3Storage({ listPageSize: 10 }); // listings of more than one page
   // The persist directory (the whole bucket) is removed in `after`.
+  return { storage, cleanup: async () => storage.destroy() };
+});
+
+runBucketGcSuite('s3 (wrangler local R2)', async () => {
+  const storage = makeS3Storage({ listPageSize: 10 });
   return { storage, cleanup: async () => storage.destroy() };
 });
 

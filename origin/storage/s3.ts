@@ -31,6 +31,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -39,8 +40,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
-import { assertValidKey } from './keys-guard.ts';
-import type { ByteRange } from './storage.ts';
+import { assertValidKey, assertValidPrefix } from './keys-guard.ts';
+import type { ByteRange, ListedObject } from './storage.ts';
 import { isNetworkFailure, kindOfStatus, type StorageBackend, type StorageErrorKind } from './storage-error.ts';
 
 const MiB = 1024 * 1024;
@@ -91,6 +92,8 @@ export interface S3StorageOptions {
   maxCopyObjectSize?: number;
   /** Bytes per UploadPartCopy part (5 MiB - 5 GiB); default 512 MiB. */
   copyPartSize?: number;
+  /** Keys per ListObjectsV2 page (1-1000); default 1000, S3's and R2's most. */
+  listPageSize?: number;
 }
 
 /** The HTTP status of an SDK error, if it came from a response. */
@@ -154,6 +157,7 @@ export class S3Storage implements StorageBackend {
   readonly #queueSize: number;
   readonly #maxCopyObjectSize: number;
   readonly #copyPartSize: number;
+  readonly #listPageSize: number;
 
   constructor(options: S3StorageOptions) {
     if (typeof options.bucket !== 'string' || options.bucket.length === 0) {
@@ -172,6 +176,8 @@ export class S3Storage implements StorageBackend {
     this.#queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
     this.#maxCopyObjectSize = options.maxCopyObjectSize ?? MAX_PART_SIZE;
     this.#copyPartSize = options.copyPartSize ?? DEFAULT_COPY_PART_SIZE;
+    this.#listPageSize = options.listPageSize ?? 1000;
+    assertPositiveInteger('listPageSize', this.#listPageSize, 1, 1000);
     const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertPositiveInteger('partSize', this.#partSize, MIN_PART_SIZE, MAX_PART_SIZE);
     assertPositiveInteger('queueSize', this.#queueSize, 1, 64);
@@ -419,6 +425,28 @@ export class S3Storage implements StorageBackend {
         });
       throw error;
     }
+  }
+
+  /** ListObjectsV2 pages under `<prefix>/<listing prefix>`, the storage prefix taken off each key. */
+  async *list(prefix: string): AsyncGenerator<ListedObject> {
+    assertValidPrefix(prefix);
+    const own = this.prefix === undefined ? '' : `${this.prefix}/`;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${own}${prefix}`, MaxKeys: this.#listPageSize, ContinuationToken: token }),
+        );
+      } catch (error) {
+        throw new Error(`Failed to list ${this.#where(`${own}${prefix}`)}`, { cause: error });
+      }
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined || !object.Key.startsWith(own)) continue;
+        yield { key: object.Key.slice(own.length), size: object.Size ?? 0, lastModified: object.LastModified?.getTime() ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
   }
 
   async delete(key: string): Promise<void> {

@@ -35,6 +35,10 @@ function failingBackend(error: Error, kind: StorageErrorKind): StorageBackend {
     writeBytes: fail,
     move: fail,
     delete: fail,
+    // eslint-disable-next-line require-yield
+    list: async function* () {
+      throw error;
+    },
     writeStream: async (_key, body) => {
       body.resume();
       return fail();
@@ -54,6 +58,9 @@ describe('withStorageErrors', () => {
       ['move', () => storage.move('staging/a', 'layers/a')],
       ['delete', () => storage.delete('layers/a')],
       ['writeStream', () => storage.writeStream('layers/a', Readable.from([Buffer.from('x')]))],
+      ['list', async () => {
+        for await (const object of storage.list('layers/')) assert.fail(`Expected no object, got ${object.key}`);
+      }],
     ];
     for (const [operation, run] of operations) {
       await assert.rejects(run, (error: unknown) => {

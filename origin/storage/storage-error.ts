@@ -18,7 +18,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from '../../shared/errors.ts';
 import { InvalidKeyError } from './keys-guard.ts';
-import type { ByteRange, Storage } from './storage.ts';
+import type { ByteRange, ListedObject, Storage } from './storage.ts';
 
 export type StorageErrorKind = 'unavailable' | 'not-found' | 'denied' | 'misconfigured';
 
@@ -79,8 +79,17 @@ export function withStorageErrors(backend: StorageBackend): Storage {
       throw classified(operation, error);
     }
   };
+  /** Iterates the backend's listing, turning a failure on any page into a StorageError. */
+  async function* guardedList(prefix: string): AsyncGenerator<ListedObject> {
+    try {
+      yield* backend.list(prefix);
+    } catch (error) {
+      throw classified('list', error);
+    }
+  }
   return {
     name: backend.name,
+    list: guardedList,
     stat: (key) => guard('stat', () => backend.stat(key)),
     read: (key: string, range?: ByteRange) => guard('read', () => backend.read(key, range)),
     readBytes: (key) => guard('readBytes', () => backend.readBytes(key)),

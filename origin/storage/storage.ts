@@ -12,6 +12,15 @@ export interface ByteRange {
   end: number;
 }
 
+/** One object found by `Storage.list`. */
+export interface ListedObject {
+  /** The object's key (as given to the other operations, without any backend prefix). */
+  key: string;
+  size: number;
+  /** When the object was last written, in ms since the epoch (object stores: second precision at worst). */
+  lastModified: number;
+}
+
 export interface Storage {
   /** A short name for logs ("filesystem", "s3", "gcs"). */
   readonly name: string;
@@ -47,4 +56,13 @@ export interface Storage {
 
   /** Deletes the object at `key`; deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
+
+  /**
+   * Every object whose key starts with `prefix`, with its size and last write, in no particular
+   * order, fetched page by page as the caller iterates (a bucket may hold millions). `prefix` is ""
+   * (everything) or a directory of keys ending in "/" (`layers/`, `cache/images/`). Objects written
+   * or deleted while the listing runs may or may not appear; an overwrite moves `lastModified` on.
+   * Uploads in flight (not yet visible at their key) never appear.
+   */
+  list(prefix: string): AsyncIterable<ListedObject>;
 }
