@@ -15,6 +15,7 @@ import { requireSignature } from './require-signature.ts';
 import { NonceSet } from './nonce-set.ts';
 import { serveBlob } from './blobs.ts';
 import { frontPage } from '../../shared/front-page.ts';
+import { SIGNATURE_HEADERS } from '../../shared/signing.ts';
 
 export interface RegistryAppOptions {
   /** Resolves (and builds) images by name and tag. */
@@ -35,6 +36,8 @@ export function createRegistryApp({ images, storage, logger, sharedSecret, onTag
     manifests: (c) => serveManifest(c, images, storage, onTagResolved),
     blobs: (c) => serveBlob(c, storage),
     frontPage,
+    // The edge's requests get JSON whatever the browser behind it accepts: the edge makes the page.
+    htmlErrorsFor: (c) => c.req.header(SIGNATURE_HEADERS.signature) === undefined,
     toRegistryError: (error) => originRegistryError(error, logger),
     onUnexpectedError: (error) => logger.error({ err: error }, 'unexpected error'),
   });
