@@ -18,6 +18,7 @@ import { loadPopularity } from './layers/popularity-source.ts';
 import { createRegistryApp } from './server/app.ts';
 import { ReasonPhraseResponse } from './server/reason-phrase.ts';
 import { EdgeWriteBack } from './edge-client/write-back.ts';
+import { BuildStatus } from './status/build-status.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
 const WRITE_BACK_DRAIN_MS = 10_000;
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     retryAfterSeconds: 5,
     busyWith: 'evaluating too many package sets',
   });
+  const buildStatus = new BuildStatus();
   const builder = new ImageBuilder({
     source: config.source,
     gitFetcher: new GitFetcher({ cacheDir: config.cacheDir }),
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     nixTimeoutSeconds: config.nixTimeoutSeconds,
     maxImageBytes: config.maxImageBytes,
     platforms: config.platforms,
+    observer: buildStatus,
   });
   const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
   const writeBack =
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     logger,
     sharedSecret,
     onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
+    status: { builds: buildStatus, queues: () => ({ builds: slots(builds), evaluations: slots(evaluations) }) },
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
@@ -91,6 +95,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A queue's slots as the status shows them: running and waiting. */
+function slots(queue: BuildQueue): { running: number; queued: number } {
+  const { running, queued } = queue.stats;
+  return { running, queued };
 }
 
 /**

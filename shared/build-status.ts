@@ -14,7 +14,7 @@ import { SHELL_PACKAGES, type ImageName } from './reference.ts';
 export const STATUS_PATH = '/_nixedge/status';
 
 /** Where a build is: the step it is in while it runs. */
-export type BuildStepName = 'evaluate' | 'fetch-source' | 'realise' | 'closure-graph' | 'layer' | 'customisation-layer' | 'publish';
+export type BuildStepName = 'queued' | 'fetch-source' | 'evaluate' | 'realise' | 'closure-graph' | 'layer' | 'customisation-layer' | 'publish';
 
 /** How a build ended: an image published, the request refused (4xx, its reason), or the server failed (5xx). */
 export type BuildOutcome = 'built' | 'refused' | 'failed';

@@ -6,6 +6,7 @@
  *   GET|HEAD /v2/hello/manifests/<tag>   the test image (OCI or Docker by Accept); 401 if unsigned
  *   GET|HEAD /v2/<other>/manifests/...   404 MANIFEST_UNKNOWN
  *   GET /v2/hello/blobs/<layer digest>   the layer bytes; other blobs 404 BLOB_UNKNOWN
+ *   GET /_nixedge/status[?query]         a build status document naming the query it answered
  *   GET /__requests                      the recorded requests as JSON; DELETE /__requests clears
  */
 
@@ -39,6 +40,13 @@ export async function startStandInOrigin(): Promise<{ port: number; close: () =>
       requests.push({ method: request.method ?? '', path, signed: verification.ok, accept: request.headers.accept });
       const error = (status: number, code: string) =>
         response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: code }] }));
+      if (path.startsWith('/_nixedge/status')) {
+        const query = new URL(path, 'http://stand-in').searchParams;
+        const build = { id: 'stand-in', image: query.get('image') ?? 'hello', tag: query.get('tag') ?? 'latest', platform: 'linux/amd64', step: 'realise', startedAt: new Date().toISOString(), elapsedMs: 1, layers: { done: 0, total: null, cached: 0 }, bytesCompressed: 0 };
+        const queue = { running: 1, queued: 0 };
+        response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ generatedAt: new Date().toISOString(), queues: { builds: queue, evaluations: queue }, inFlight: [build], recent: [] }));
+        return;
+      }
       const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/?]+)/.exec(path);
       if (manifestMatch) {
         if (!verification.ok) return error(401, 'UNAUTHORIZED');

@@ -16,6 +16,9 @@ import { NonceSet } from './nonce-set.ts';
 import { serveBlob } from './blobs.ts';
 import { frontPage } from '../../shared/front-page.ts';
 import { SIGNATURE_HEADERS } from '../../shared/signing.ts';
+import { STATUS_PATH } from '../../shared/build-status.ts';
+import type { BuildStatus } from '../status/build-status.ts';
+import { serveStatus, type QueueStats } from './status-route.ts';
 
 export interface RegistryAppOptions {
   /** Resolves (and builds) images by name and tag. */
@@ -26,16 +29,19 @@ export interface RegistryAppOptions {
   sharedSecret?: string | undefined;
   /** Called when a manifest request by tag resolved (write-back to the edge). */
   onTagResolved?: TagResolvedHook | undefined;
+  /** The builds in flight and lately, served at STATUS_PATH with the queues' state. */
+  status?: { builds: BuildStatus; queues: QueueStats } | undefined;
 }
 
 /** The origin's registry app. */
-export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved }: RegistryAppOptions): Hono {
+export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved, status }: RegistryAppOptions): Hono {
   return registrySurface({
     middleware: [requestLog(logger)],
     manifestsGuard: requireSignature({ secret: sharedSecret, logger, nonces: new NonceSet() }),
     manifests: (c) => serveManifest(c, images, storage, onTagResolved),
     blobs: (c) => serveBlob(c, storage),
     frontPage,
+    gets: status ? { [STATUS_PATH]: serveStatus(status.builds, status.queues) } : {},
     // The edge's requests get JSON whatever the browser behind it accepts: the edge makes the page.
     htmlErrorsFor: (c) => c.req.header(SIGNATURE_HEADERS.signature) === undefined,
     toRegistryError: (error) => originRegistryError(error, logger),

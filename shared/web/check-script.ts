@@ -36,6 +36,7 @@ export const CHECK_SCRIPT = String.raw`(() => {
   const INDEX_TYPES = ACCEPT.split(', ').slice(0, 2);
   const STEPS = {
     starting: 'starting',
+    queued: 'waiting for a free slot',
     evaluate: 'evaluating the package set',
     'fetch-source': 'fetching the package set',
     realise: 'building the packages with nix',
