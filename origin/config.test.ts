@@ -201,3 +201,16 @@ test('an EDGE_URL that is not http(s) and bad attempt counts are refused', () =>
     assert.throws(() => loadConfig({ ...BASE, ...env }), (error: unknown) => error instanceof ConfigError && error.message.includes(Object.keys(env)[0] ?? ''));
   }
 });
+
+test('no metrics by default; METRICS_TOKEN, METRICS_PORT and METRICS_HOST are read; a short token or a bad port is refused', () => {
+  assert.deepEqual(loadConfig(BASE).metrics, { token: undefined, port: undefined, host: '127.0.0.1' });
+  assert.deepEqual(loadConfig({ ...BASE, METRICS_TOKEN: 'metrics-token-0123456789', METRICS_PORT: '9464', METRICS_HOST: '10.0.0.2' }).metrics, {
+    token: 'metrics-token-0123456789',
+    port: 9464,
+    host: '10.0.0.2',
+  });
+  assert.equal(loadConfig({ ...BASE, METRICS_PORT: '' }).metrics.port, undefined);
+  assertConfigError({ ...BASE, METRICS_TOKEN: 'short' }, ['METRICS_TOKEN']);
+  assertConfigError({ ...BASE, METRICS_PORT: '70000' }, ['METRICS_PORT']);
+  assertConfigError({ ...BASE, METRICS_PORT: 'x' }, ['METRICS_PORT']);
+});

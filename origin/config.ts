@@ -70,6 +70,8 @@ export interface OriginConfig {
     /** Attempts per write-back, the first included. */
     writeBackAttempts: number;
   };
+  /** Where Prometheus metrics are served (metrics/metrics-endpoint.ts): with a token on PORT, on a port of their own, both or neither. */
+  metrics: { token: string | undefined; port: number | undefined; host: string };
 }
 
 /** Thrown for a configuration the origin cannot start with; the message says what to set. */
@@ -157,6 +159,9 @@ const envSchema = z.object({
   NIXEDGE_SHARED_SECRET: sharedSecret,
   EDGE_URL: baseUrl,
   WRITE_BACK_ATTEMPTS: integer(6, 1, 20),
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, { message: 'Expected at least 16 characters (e.g. `openssl rand -hex 32`)' }).optional()),
+  METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'Expected a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional()),
+  METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 /** Reads and validates the configuration, or throws a ConfigError naming every problem. */
@@ -209,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
       ...(vars.EDGE_URL === undefined ? {} : { url: vars.EDGE_URL }),
       writeBackAttempts: vars.WRITE_BACK_ATTEMPTS,
     },
+    metrics: { token: vars.METRICS_TOKEN, port: vars.METRICS_PORT, host: vars.METRICS_HOST },
   };
 }
 

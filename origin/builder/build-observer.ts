@@ -17,8 +17,12 @@ export type BuildEvent =
   | { type: 'step-done'; build: string; step: BuildStepName; durationMs: number; ok: boolean }
   /** The closure was grouped: how many layers the image will have (the customisation layer included). */
   | { type: 'layers'; build: string; total: number }
-  /** One layer is done: found in the layer cache, or compressed and uploaded (its compressed size). */
-  | { type: 'layer'; build: string; cached: boolean; bytes: number }
+  /**
+   * One layer is done: a store-path layer found in the layer cache (`cache`) or made now
+   * (`built`, a layer cache miss), or the image's own top layer (`customisation`, never cached);
+   * `bytes` is its compressed size.
+   */
+  | { type: 'layer'; build: string; source: 'cache' | 'built' | 'customisation'; bytes: number }
   /**
    * The build ended. `cached`: the image cache had it, nothing was built; `built`: published;
    * `refused`: the request's failure (4xx); `failed`: the server's (5xx). With the answer's

@@ -58,9 +58,9 @@ export class BuildWatch {
     this.#emit({ type: 'layers', build: this.#build, total });
   }
 
-  /** One layer is done: from the layer cache, or made now with `bytes` compressed bytes. */
-  layer(cached: boolean, bytes: number): void {
-    this.#emit({ type: 'layer', build: this.#build, cached, bytes });
+  /** One layer is done: from the layer cache, made now, or the customisation layer; `bytes` compressed. */
+  layer(source: 'cache' | 'built' | 'customisation', bytes: number): void {
+    this.#emit({ type: 'layer', build: this.#build, source, bytes });
   }
 
   /** The build ended with an image: built now, or found in the image cache. */

@@ -279,7 +279,7 @@ export class ImageBuilder implements ImageResolver {
     const layerFor = async (group: LayerGroup): Promise<LayerDescriptor> => {
       const cached = await this.#layerCache.get(group.storePaths);
       if (cached) {
-        watch.layer(true, cached.size);
+        watch.layer('cache', cached.size);
         return cached;
       }
       const layer = await watch.step('layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
@@ -288,7 +288,7 @@ export class ImageBuilder implements ImageResolver {
       });
       await this.#layerCache.put(group.storePaths, layer);
       uploaded += 1;
-      watch.layer(false, layer.size);
+      watch.layer('built', layer.size);
       return layer;
     };
     // Largest layers start first, so the build does not end with one slot busy and the others
@@ -308,7 +308,7 @@ export class ImageBuilder implements ImageResolver {
     const customisation = await watch.step('customisation-layer', async () =>
       uploadLayer(storage, arrayToAsync(await customisationEntries({ packages: requestedRoots })), gzipLevel),
     );
-    watch.layer(false, customisation.size);
+    watch.layer('customisation', customisation.size);
     const env = ['PATH=/bin:/usr/bin'];
     if (await anyHas(requestedRoots, CA_BUNDLE)) env.push(`SSL_CERT_FILE=/${CA_BUNDLE}`);
     const allLayers = [...layers, customisation];

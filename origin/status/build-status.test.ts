@@ -13,8 +13,8 @@ describe('BuildStatus', () => {
     status.onBuildEvent({ type: 'started', build: 'b1', image: 'shell/hello', tag: 'latest', platform: 'linux/amd64', at: now });
     status.onBuildEvent({ type: 'step', build: 'b1', step: 'realise' });
     status.onBuildEvent({ type: 'layers', build: 'b1', total: 4 });
-    status.onBuildEvent({ type: 'layer', build: 'b1', cached: true, bytes: 500 });
-    status.onBuildEvent({ type: 'layer', build: 'b1', cached: false, bytes: 1200 });
+    status.onBuildEvent({ type: 'layer', build: 'b1', source: 'cache', bytes: 500 });
+    status.onBuildEvent({ type: 'layer', build: 'b1', source: 'built', bytes: 1200 });
     status.onBuildEvent({ type: 'step', build: 'b1', step: 'layer' });
     now += 2500;
     const during = status.snapshot(queues);

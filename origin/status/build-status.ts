@@ -64,7 +64,7 @@ export class BuildStatus implements BuildObserver {
         break;
       case 'layer':
         entry.layers.done += 1;
-        if (event.cached) entry.layers.cached += 1;
+        if (event.source === 'cache') entry.layers.cached += 1;
         else entry.bytesCompressed += event.bytes;
         break;
       case 'finished': {
