@@ -4,7 +4,7 @@
  * (or what is wrong); with it the command follows the typing, and "Check" asks the registry.
  */
 
-import { jsx, type JSXNode } from 'hono/jsx';
+import { jsx, type JSXNode } from './jsx.ts';
 import { STATUS_PATH } from '../build-status.ts';
 import type { ComposeInput, Composed } from './compose.ts';
 

@@ -5,7 +5,7 @@
  * print, and links to the front page.
  */
 
-import { jsx, type JSXNode } from 'hono/jsx';
+import { jsx, type JSXNode } from './jsx.ts';
 import { Layout } from './layout.ts';
 
 export interface ReadableError {

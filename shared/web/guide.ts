@@ -3,7 +3,7 @@
  * every example written with this registry's own address.
  */
 
-import { jsx, type JSXNode } from 'hono/jsx';
+import { jsx, type JSXNode } from './jsx.ts';
 import { STATUS_PATH } from '../build-status.ts';
 import { limits } from '../reference.ts';
 import { NIXERY_URL, PACKAGE_SEARCH_URL, SOURCE_URL } from './links.ts';

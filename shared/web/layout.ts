@@ -4,7 +4,7 @@
  * must run at the origin (Node) and the edge (Workers) with no build step.
  */
 
-import { jsx, type Child, type JSXNode } from 'hono/jsx';
+import { jsx, type Child, type JSXNode } from './jsx.ts';
 import { raw } from 'hono/html';
 import { STYLES } from './styles.ts';
 

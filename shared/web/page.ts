@@ -1,6 +1,6 @@
 /** The front page as a document: the guide, the form, the builds, with this registry's address in every example. */
 
-import type { JSXNode } from 'hono/jsx';
+import type { JSXNode } from './jsx.ts';
 import { CHECK_SCRIPT } from './check-script.ts';
 import { BuildsSection, ComposeForm } from './compose-form.ts';
 import type { ComposeInput, Composed } from './compose.ts';
