@@ -13,8 +13,10 @@ import { serveBlob } from './routes/blobs.ts';
 import { receiveWriteBack, writeBackBodyLimit } from './routes/write-back.ts';
 import { serveStatus } from './routes/status.ts';
 import { STATUS_PATH } from '../shared/build-status.ts';
+import { requestLog } from './request-log.ts';
 
 export const app = registrySurface<EdgeEnv>({
+  middleware: [requestLog],
   manifests: serveManifest,
   blobs: serveBlob,
   frontPage,
