@@ -92,13 +92,14 @@ export const CHECK_SCRIPT = String.raw`(() => {
     return build.platform + ': ' + state + layers + bytes + ' (' + duration(build.elapsedMs) + ')';
   };
 
-  // Polls the status while the HEAD waits, showing the build it waits for.
-  const watchBuild = (image, isCurrent) => {
+  // Polls the status while the HEAD waits, showing the build it waits for; seen collects its ids.
+  const watchBuild = (image, isCurrent, seen) => {
     let stopped = false;
     let timer;
     const poll = async () => {
       try {
         const status = await statusOf(image);
+        for (const build of status.inFlight) seen.add(build.id);
         if (!stopped && isCurrent() && status.inFlight.length > 0) {
           say('building', 'Building ' + image.reference + '…', ...status.inFlight.map((build) => el('p', { class: 'state-building' }, describeBuild(build))));
         }
@@ -141,16 +142,28 @@ export const CHECK_SCRIPT = String.raw`(() => {
     check();
   };
 
+  // The reason a build this check waited for ended with, from the status (which the edge keeps
+  // a couple of seconds): the build seen in flight, or else the image's last one.
+  const buildReason = async (image, seen) => {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const status = await statusOf(image).catch(() => undefined);
+      const ended = status && (status.recent.find((build) => seen.has(build.id)) || (seen.size === 0 ? status.recent[0] : undefined));
+      if (ended && ended.error) return ended.error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    return undefined;
+  };
+
   // Says why the registry refused, in its own words.
-  const failed = async (image, url, head) => {
+  const failed = async (image, url, head, seen) => {
     let error;
     if (head.status >= 400 && head.status < 500 && head.status !== 429) {
       error = await getJson(url, ACCEPT).then((body) => body.errors && body.errors[0], () => undefined);
+    } else if (head.status >= 500) {
+      say('checking', 'The registry answered ' + head.status + ': reading why…');
+      error = await buildReason(image, seen);
     }
-    if (!error) {
-      const recent = await statusOf(image).then((status) => status.recent[0], () => undefined);
-      error = recent && recent.error ? recent.error : { code: String(head.status), message: head.statusText || 'HTTP ' + head.status };
-    }
+    error = error || { code: String(head.status), message: head.statusText || 'HTTP ' + head.status };
     const retry = head.headers.get('retry-after') ? 'Retry in ' + head.headers.get('retry-after') + ' s.' : '';
     if (head.status === 404 && error.code === 'MANIFEST_UNKNOWN') {
       const unknown = (error.detail && error.detail.unknown) || [];
@@ -161,6 +174,7 @@ export const CHECK_SCRIPT = String.raw`(() => {
           button.addEventListener('click', () => usePackage(entry.package, suggestion));
           line.append(button);
         }
+        line.append('?');
         return line;
       });
       say('unknown', unknown.length > 1 ? 'Unknown packages' : 'Unknown package', error.message, ...suggestions);
@@ -184,13 +198,14 @@ export const CHECK_SCRIPT = String.raw`(() => {
     checkButton.disabled = true;
     say('checking', 'Asking the registry for ' + image.reference + '…');
     const url = '/v2/' + image.name + '/manifests/' + encodeURIComponent(image.tag);
-    const stopWatching = watchBuild(image, isCurrent);
+    const seen = new Set();
+    const stopWatching = watchBuild(image, isCurrent, seen);
     try {
       const head = await fetch(url, { method: 'HEAD', headers: { Accept: ACCEPT }, cache: 'no-store' });
       stopWatching();
       if (!isCurrent()) return;
       if (head.ok) await ready(image, head);
-      else await failed(image, url, head);
+      else await failed(image, url, head, seen);
     } catch (error) {
       stopWatching();
       if (isCurrent()) say('error', 'The registry could not be reached', String((error && error.message) || error));

@@ -106,7 +106,7 @@ export function Limits(): JSXNode[] {
       jsx('li', {}, `A name has at most ${limits.maxNameLength} characters and ${limits.maxComponents} components; an attribute path at most ${limits.maxAttributeDepth} names.`),
       jsx('li', {}, 'An image has at most about 95 layers; packages shared by many images get layers of their own, so pulls of related images reuse them.'),
       jsx('li', {}, 'A build may take only so long (', code('NIX_TIMEOUT'), '), and an image may be limited in size (', code('MAX_IMAGE_SIZE_MB'), '): the operator sets both.'),
-      jsx('li', {}, 'New images are built a few at a time; past the queue, and past 30 new images a minute from one address, the answer is 429 with ', code('Retry-After'), '. Images already built always pull.'),
+      jsx('li', {}, 'New images are built a few at a time; past the queue the answer is 429 with ', code('Retry-After'), ', as it is past the edge\'s limit of new images per address (30 a minute unless the operator says otherwise). Images already built always pull.'),
     ),
   ];
 }

@@ -39,7 +39,7 @@ input[type=text] { width: 100%; font: inherit; padding: 0.45rem 0.55rem; border:
 button { font: inherit; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--bg); cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button.suggestion { padding: 0.1rem 0.5rem; margin: 0 0.25rem; }
-.answer { margin-top: 0.75rem; padding: 0.6rem 0.8rem; border-radius: 6px; border-left: 4px solid var(--line); background: var(--bg); }
+.answer { overflow-wrap: anywhere; margin-top: 0.75rem; padding: 0.6rem 0.8rem; border-radius: 6px; border-left: 4px solid var(--line); background: var(--bg); }
 .answer:empty { display: none; }
 .answer[data-state=ready] { border-color: var(--ok); }
 .answer[data-state=building], .answer[data-state=checking] { border-color: var(--warn); }
