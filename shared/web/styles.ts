@@ -37,6 +37,7 @@ input[type=text] { width: 100%; font: inherit; padding: 0.45rem 0.55rem; border:
 .hint { color: var(--muted); font-size: 0.9rem; margin: 0.15rem 0 0.4rem; }
 .buttons { display: flex; flex-wrap: wrap; gap: 0.5rem; margin-top: 0.75rem; }
 button { font: inherit; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--bg); cursor: pointer; }
+button:disabled { opacity: 0.6; cursor: progress; }
 button.secondary { background: transparent; color: var(--accent); }
 button.suggestion { padding: 0.1rem 0.5rem; margin: 0 0.25rem; }
 .answer { overflow-wrap: anywhere; margin-top: 0.75rem; padding: 0.6rem 0.8rem; border-radius: 6px; border-left: 4px solid var(--line); background: var(--bg); }
