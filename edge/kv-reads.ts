@@ -29,8 +29,9 @@ export function requestKv(c: Context<EdgeEnv>): KVNamespace {
   const kv = c.env.CACHE;
   if (!counter) return kv;
   return new Proxy(kv, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+    get(target, property) {
+      // Read from the target itself: a getter using private fields (or a native binding's) fails on the proxy.
+      const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
         if (READS.has(property)) counter.reads += 1;

@@ -18,8 +18,9 @@ function writtenBytes(operation: string | symbol, args: unknown[], result: unkno
 /** `storage`, counting failures by kind and bytes written into `metrics`. */
 export function observeStorage(storage: Storage, metrics: OriginMetrics): Storage {
   return new Proxy(storage, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+    get(target, property) {
+      // Read from the target itself: a getter using private fields (or a native binding's) fails on the proxy.
+      const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
       // Only promises are observed: anything else (an async iterable, a value) passes as it is.
       return (...args: unknown[]): unknown => {
