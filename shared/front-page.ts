@@ -6,7 +6,7 @@
 
 import type { Context } from 'hono';
 import { composeImage, type ComposeInput } from './web/compose.ts';
-import { renderDocument } from './web/layout.ts';
+import { PAGE_HEADERS, renderDocument } from './web/layout.ts';
 import { FrontPage } from './web/page.ts';
 
 /** The form a fresh visit shows. */
@@ -24,5 +24,5 @@ export async function frontPage(c: Context): Promise<Response> {
   const host = new URL(c.req.url).host;
   const input = formInput(c);
   const html = await renderDocument(FrontPage({ host, input, composed: composeImage(input) }));
-  return c.html(html, 200, { 'Cache-Control': 'no-cache' });
+  return c.html(html, 200, { ...PAGE_HEADERS, 'Cache-Control': 'no-cache' });
 }

@@ -99,6 +99,7 @@ export const registrySurfaceCases: readonly RegistrySurfaceCase[] = [
       const response = await send('/');
       equal(response.status, 200, 'GET /');
       check((response.headers.get('content-type') ?? '').startsWith('text/html'), 'Expected the page at / to be HTML');
+      check((response.headers.get('content-security-policy') ?? '').includes("connect-src 'self'"), 'Expected the page at / to talk to this registry only');
       const page = await response.text();
       check(/docker pull [^\s<]+\/shell\/git\/htop/.test(page), 'Expected the page at / to show a pull command with this host');
       for (const topic of ['arm64', 'NIXEDGE_PLATFORMS', 'When an image cannot be built', '<form']) {

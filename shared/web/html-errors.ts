@@ -10,7 +10,7 @@
 
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { ErrorPage, type ReadableError } from './error-page.ts';
-import { renderDocument } from './layout.ts';
+import { PAGE_HEADERS, renderDocument } from './layout.ts';
 
 /** Whether an Accept header asks for HTML (browsers navigating; never registry clients). */
 export function acceptsHtml(accept: string | undefined): boolean {
@@ -53,6 +53,7 @@ export function htmlErrors<E extends Env>(applies: (c: Context<E>) => boolean = 
     // The same URL answers JSON to clients: no cache may hand this page to one of them.
     headers.set('Vary', 'Accept');
     headers.set('Cache-Control', 'no-store');
+    for (const [name, value] of Object.entries(PAGE_HEADERS)) headers.set(name, value);
     await response.body?.cancel();
     // Hono copies the old response's headers onto a replacement (Content-Length too): clear it first.
     c.res = undefined;

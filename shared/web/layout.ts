@@ -27,6 +27,17 @@ export function Layout(props: { title: string; body: Child[]; script?: string })
   );
 }
 
+/**
+ * Headers every page is answered with: it loads nothing from elsewhere and talks only to this
+ * registry (its inline script and styles are its own), and no other site may frame it.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
 /** Renders a document to its HTML text, doctype first. */
 export async function renderDocument(document: JSXNode): Promise<string> {
   return `<!doctype html>${await document.toString()}`;
