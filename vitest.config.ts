@@ -19,5 +19,7 @@ export default defineConfig({
   test: {
     include: ['edge/**/*.test.ts'],
     globalSetup: ['./edge/test/global-setup.ts'],
+    // The Worker logs one JSON line per request (edge/request-log.ts): not shown, tested on their own.
+    onConsoleLog: (log) => !log.startsWith('{"msg":"request"'),
   },
 });

@@ -43,7 +43,8 @@ export async function rememberedRefusal(canonicalName: string, tag: string, meth
 
 /** Remembers `response` when it is a refusal of a GET; returns the response to send on. */
 export async function rememberRefusal(canonicalName: string, tag: string, method: string, response: Response): Promise<Response> {
-  if (method !== 'GET' || !REFUSALS.has(response.status)) return response;
+  // Only the registry's JSON answers: a page made for a browser must never reach a registry client.
+  if (method !== 'GET' || !REFUSALS.has(response.status) || !(response.headers.get('content-type') ?? '').startsWith('application/json')) return response;
   const body = await response.arrayBuffer();
   const headers = new Headers(response.headers);
   // Caches store only some statuses (not 400) and may drop a reason phrase: both go in headers

@@ -11,6 +11,7 @@
  */
 
 import type { Context } from 'hono';
+import { STATUS_PATH } from '../shared/build-status.ts';
 import { ERROR_TABLE, RegistryError } from '../shared/errors.ts';
 import { parseImageName } from '../shared/reference.ts';
 import { rendezvousOrder, routingKey } from '../shared/rendezvous.ts';
@@ -29,14 +30,19 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Why an origin was passed over. */
 type Failure = 'timeout' | 'unreachable' | 'not-a-registry-error';
 
-/** The routing key of a registry path: the image's canonical name and its tag or digest. */
-function routingKeyOf(pathname: string): string {
-  const match = /^\/v2\/(.+)\/(?:manifests|blobs)\/([^/]+)$/.exec(pathname);
-  if (!match?.[1] || !match[2]) return pathname;
+/**
+ * The routing key of a request: the image's canonical name and its tag or digest, for a registry
+ * path and for the build status of one image (so it asks the origin that builds it).
+ */
+function routingKeyOf(url: URL): string {
+  const match = /^\/v2\/(.+)\/(?:manifests|blobs)\/([^/]+)$/.exec(url.pathname);
+  const image = match?.[1] ?? (url.pathname === STATUS_PATH ? url.searchParams.get('image') : null);
+  const reference = match?.[2] ?? url.searchParams.get('tag') ?? 'latest';
+  if (!image) return url.pathname;
   try {
-    return routingKey(parseImageName(match[1]).canonical, match[2]);
+    return routingKey(parseImageName(image).canonical, reference);
   } catch {
-    return pathname; // the routes refuse invalid names before any miss; never here
+    return url.pathname; // the routes refuse invalid names before any miss; a bad status query finds nothing anywhere
   }
 }
 
@@ -87,7 +93,7 @@ export async function fetchFromOrigin(config: EdgeConfig, request: Request): Pro
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  const order = originHealth.healthyFirst(await rendezvousOrder(routingKeyOf(url.pathname), config.originUrls));
+  const order = originHealth.healthyFirst(await rendezvousOrder(routingKeyOf(url), config.originUrls));
   const failures: Failure[] = [];
   for (const origin of order) {
     const outcome = await tryOrigin(origin, config, request.method, pathAndQuery, headers);
@@ -100,6 +106,20 @@ export async function fetchFromOrigin(config: EdgeConfig, request: Request): Pro
     console.warn(JSON.stringify({ msg: 'origin failed', origin, failure: outcome, path: url.pathname, next: order[failures.length] ?? null }));
   }
   throw new RegistryError('UNAVAILABLE', unavailableMessage(failures, config), { headers: { 'Retry-After': '30' } });
+}
+
+/** Sends the same GET to every origin at once (one attempt each); the answers of those that answered 2xx. */
+export async function fetchFromEveryOrigin(config: EdgeConfig, request: Request): Promise<Response[]> {
+  const url = new URL(request.url);
+  const outcomes = await Promise.all(config.originUrls.map((origin) => tryOrigin(origin, config, 'GET', `${url.pathname}${url.search}`, new Headers(request.headers))));
+  const answered: Response[] = [];
+  for (const outcome of outcomes) {
+    if (typeof outcome === 'string') continue;
+    if (outcome.ok) answered.push(outcome);
+    else await outcome.body?.cancel();
+  }
+  if (answered.length === 0) throw new RegistryError('UNAVAILABLE', 'No origin answered', { headers: { 'Retry-After': '30' } });
+  return answered;
 }
 
 /** What the client is told when no origin answered. */

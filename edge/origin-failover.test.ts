@@ -11,6 +11,7 @@ import { parseImageName } from '../shared/reference.ts';
 import { rendezvousOrder, routingKey } from '../shared/rendezvous.ts';
 import { originHealth } from './origin-health.ts';
 import { errorCode, send } from './test/helpers.ts';
+import { STATUS_PATH, type StatusDocument } from '../shared/build-status.ts';
 
 const standIns = (env as unknown as { STAND_IN_ORIGIN_URLS: string }).STAND_IN_ORIGIN_URLS.split(',');
 const [A, B, C] = standIns as [string, string, string];
@@ -135,5 +136,20 @@ describe('several origins', () => {
     const bad = await send(`/v2/${name}x/manifests/latest`, {}, { ORIGIN_URLS: `${A},not a url` });
     expect(bad.status).toBe(500);
     expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]?.message).toContain('ORIGIN_URLS');
+  });
+
+  it("shows one image's builds from the origin its pulls go to, and the registry's builds from every origin that answers, merged", async () => {
+    const origins = [A, B, C, DEAD];
+    const bindings = { ORIGIN_URLS: origins.join(',') };
+    const name = await nameRoutedTo(B, origins, 'status');
+    const one = (await (await send(`${STATUS_PATH}?image=${name}&tag=latest`, {}, bindings)).json()) as StatusDocument;
+    expect(one.inFlight.map((build) => build.id)).toEqual(['stand-in-b']);
+    expect((await requestsAt(A)).concat(await requestsAt(C))).toEqual([]);
+
+    const all = await send(`${STATUS_PATH}?run=${run}`, {}, bindings);
+    expect(all.status).toBe(200);
+    const merged = (await all.json()) as StatusDocument;
+    expect(merged.inFlight.map((build) => build.id).sort()).toEqual(['stand-in-a', 'stand-in-b', 'stand-in-c']);
+    expect(merged.queues.builds).toEqual({ running: 3, queued: 0 });
   });
 });

@@ -219,3 +219,16 @@ test('the Nix store collection: off by default; sizes with K, M, G, T; NIX_GC_MA
 test('npm run gc reads the storage settings without a package source', () => {
   assert.deepEqual(loadGcConfig({ STORAGE_PATH: '/var/lib/nixedge', NIX_TIMEOUT: '120' }), { storage: { backend: 'filesystem', path: '/var/lib/nixedge' }, nixTimeoutSeconds: 120 });
 });
+
+test('no metrics by default; METRICS_TOKEN, METRICS_PORT and METRICS_HOST are read; a short token or a bad port is refused', () => {
+  assert.deepEqual(loadConfig(BASE).metrics, { token: undefined, port: undefined, host: '127.0.0.1' });
+  assert.deepEqual(loadConfig({ ...BASE, METRICS_TOKEN: 'metrics-token-0123456789', METRICS_PORT: '9464', METRICS_HOST: '10.0.0.2' }).metrics, {
+    token: 'metrics-token-0123456789',
+    port: 9464,
+    host: '10.0.0.2',
+  });
+  assert.equal(loadConfig({ ...BASE, METRICS_PORT: '' }).metrics.port, undefined);
+  assertConfigError({ ...BASE, METRICS_TOKEN: 'short' }, ['METRICS_TOKEN']);
+  assertConfigError({ ...BASE, METRICS_PORT: '70000' }, ['METRICS_PORT']);
+  assertConfigError({ ...BASE, METRICS_PORT: 'x' }, ['METRICS_PORT']);
+});

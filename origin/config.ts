@@ -72,6 +72,8 @@ export interface OriginConfig {
     /** Attempts per write-back, the first included. */
     writeBackAttempts: number;
   };
+  /** Where Prometheus metrics are served (metrics/metrics-endpoint.ts): with a token on PORT, on a port of their own, both or neither. */
+  metrics: { token: string | undefined; port: number | undefined; host: string };
 }
 
 /** Thrown for a configuration the origin cannot start with; the message says what to set. */
@@ -180,6 +182,9 @@ const envSchema = z.object({
   NIX_GC_MAX_FREE: size(undefined),
   NIX_GC_CHECK_SECONDS: integer(60, 1, 86400),
   NIX_STORE_DIR: optionalString,
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, { message: 'Expected at least 16 characters (e.g. `openssl rand -hex 32`)' }).optional()),
+  METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'Expected a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional()),
+  METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 /** The environment, validated, or a ConfigError naming every problem. */
@@ -244,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
       ...(vars.EDGE_URL === undefined ? {} : { url: vars.EDGE_URL }),
       writeBackAttempts: vars.WRITE_BACK_ATTEMPTS,
     },
+    metrics: { token: vars.METRICS_TOKEN, port: vars.METRICS_PORT, host: vars.METRICS_HOST },
   };
 }
 

@@ -20,6 +20,12 @@ import { ReasonPhraseResponse } from './server/reason-phrase.ts';
 import { EdgeWriteBack } from './edge-client/write-back.ts';
 import { ImageUse } from './cache/image-use.ts';
 import { StoreGc } from './nix/store-gc.ts';
+import { BuildStatus } from './status/build-status.ts';
+import { allOf } from './builder/build-observer.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { buildMetrics } from './metrics/build-metrics.ts';
+import { observeStorage } from './metrics/observed-storage.ts';
+import { startMetricsServer } from './metrics/metrics-endpoint.ts';
 
 /** Longest wait on shutdown for write-backs still in flight. */
 const WRITE_BACK_DRAIN_MS = 10_000;
@@ -29,9 +35,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const nix = await checkNix();
-  const storage = await createStorage(config.storage);
-  await checkStorage(storage, logger);
-  const popularity = await loadPopularity(config.popularityUrl);
   const builds = new BuildQueue({ concurrency: config.maxConcurrentBuilds, maxQueued: config.maxQueuedBuilds, retryAfterSeconds: 10 });
   const evaluations = new BuildQueue({
     concurrency: config.maxConcurrentEvaluations,
@@ -39,6 +42,12 @@ async function main(): Promise<void> {
     retryAfterSeconds: 5,
     busyWith: 'evaluating too many package sets',
   });
+  const queues = () => ({ builds: slots(builds), evaluations: slots(evaluations) });
+  const metrics = createMetrics(queues);
+  const storage = observeStorage(await createStorage(config.storage), metrics);
+  await checkStorage(storage, logger);
+  const popularity = await loadPopularity(config.popularityUrl);
+  const buildStatus = new BuildStatus();
   const builder = new ImageBuilder({
     source: config.source,
     gitFetcher: new GitFetcher({ cacheDir: config.cacheDir }),
@@ -52,11 +61,12 @@ async function main(): Promise<void> {
     nixTimeoutSeconds: config.nixTimeoutSeconds,
     maxImageBytes: config.maxImageBytes,
     platforms: config.platforms,
+    observer: allOf(buildStatus, buildMetrics(metrics)),
   });
   const { sharedSecret, url: edgeUrl, writeBackAttempts } = config.edge;
   const writeBack =
     sharedSecret !== undefined && edgeUrl !== undefined
-      ? new EdgeWriteBack({ edgeUrl, secret: sharedSecret, logger, attempts: writeBackAttempts })
+      ? new EdgeWriteBack({ edgeUrl, secret: sharedSecret, logger, attempts: writeBackAttempts, onOutcome: (outcome) => metrics.writeBacks.inc({ outcome }) })
       : undefined;
   if (edgeUrl !== undefined && sharedSecret === undefined) {
     logger.warn('EDGE_URL is set without NIXEDGE_SHARED_SECRET: write-backs to the edge are disabled');
@@ -69,15 +79,18 @@ async function main(): Promise<void> {
     sharedSecret,
     onTagResolved: writeBack ? (name, tag, image) => writeBack.enqueue(name, tag, image) : undefined,
     onManifestServed: (digest) => imageUse.touch([digest]),
+    status: { builds: buildStatus, queues },
+    metrics: { metrics, token: config.metrics.token },
   });
   const storeGc =
     config.nixGc.minFreeBytes > 0
       ? new StoreGc({ ...config.nixGc, checkIntervalMs: config.nixGc.checkIntervalSeconds * 1000, logger })
       : undefined;
   storeGc?.start();
+  const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics, config.metrics.host, config.metrics.port);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { ServerResponse: ReasonPhraseResponse } }, (info) => {
     logger.info(
-      { port: info.port, nix: nix.version, platforms: config.platforms.map((platform) => platform.name), popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false, nixGc: storeGc ? { minFreeBytes: config.nixGc.minFreeBytes, maxFreeBytes: config.nixGc.maxFreeBytes } : false },
+      { port: info.port, metrics: metricsWhere(config.metrics, metricsServer?.port), nix: nix.version, platforms: config.platforms.map((platform) => platform.name), popularityEntries: popularity.size, source: config.source, storage: config.storage.backend, signedRequests: sharedSecret !== undefined, writeBack: writeBack ? edgeUrl : false, nixGc: storeGc ? { minFreeBytes: config.nixGc.minFreeBytes, maxFreeBytes: config.nixGc.maxFreeBytes } : false },
       `nixedge origin listening on port ${info.port}`,
     );
   });
@@ -85,6 +98,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     storeGc?.stop();
     server.close();
+    metricsServer?.server.close();
     // Write-backs in flight get a bounded wait; one that does not finish only costs the edge a miss.
     const pending = writeBack?.pending ?? 0;
     setTimeout(() => {
@@ -101,6 +115,18 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Where the metrics are served, for the start-up log line. */
+function metricsWhere(metrics: { token: string | undefined; host: string }, port: number | undefined): string {
+  const where = [...(metrics.token === undefined ? [] : ['/metrics with METRICS_TOKEN']), ...(port === undefined ? [] : [`http://${metrics.host}:${port}/metrics`])];
+  return where.length === 0 ? 'off (set METRICS_TOKEN or METRICS_PORT)' : where.join(' and ');
+}
+
+/** A queue's slots as the status shows them: running and waiting. */
+function slots(queue: BuildQueue): { running: number; queued: number } {
+  const { running, queued } = queue.stats;
+  return { running, queued };
 }
 
 /**

@@ -1,8 +1,28 @@
-/** The page at `/` of both tiers: what a person opening the registry's address sees. */
+/**
+ * The page at `/` of both tiers: what a person opening the registry's address sees (./web/page.ts),
+ * with this host's address in its examples. Its form submits here: `?packages=git+htop&shell=on
+ * &arm64=on&tag=latest` renders the composed pull command, so it works without JavaScript.
+ */
 
 import type { Context } from 'hono';
+import { composeImage, type ComposeInput } from './web/compose.ts';
+import { PAGE_HEADERS, renderDocument } from './web/layout.ts';
+import { FrontPage } from './web/page.ts';
 
-/** Says what this is and how to pull from it. */
-export function frontPage(c: Context): Response {
-  return c.text('nixedge: container images of Nix packages. Pull <this host>/shell/hello:latest with any registry client.\n');
+/** The form a fresh visit shows. */
+const EXAMPLE: ComposeInput = { packages: 'git htop', shell: true, arm64: false, tag: 'latest' };
+
+/** The form's fields from the query, or the example when nothing was submitted. */
+function formInput(c: Context): ComposeInput {
+  const query = c.req.query();
+  if (query['packages'] === undefined && query['tag'] === undefined) return EXAMPLE;
+  return { packages: query['packages'] ?? '', shell: query['shell'] !== undefined, arm64: query['arm64'] !== undefined, tag: query['tag'] ?? '' };
+}
+
+/** Says what this is and how to pull from it, composing the name the form asks for. */
+export async function frontPage(c: Context): Promise<Response> {
+  const host = new URL(c.req.url).host;
+  const input = formInput(c);
+  const html = await renderDocument(FrontPage({ host, input, composed: composeImage(input) }));
+  return c.html(html, 200, { ...PAGE_HEADERS, 'Cache-Control': 'no-cache' });
 }

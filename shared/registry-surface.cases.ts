@@ -98,8 +98,48 @@ export const registrySurfaceCases: readonly RegistrySurfaceCase[] = [
     async run(send) {
       const response = await send('/');
       equal(response.status, 200, 'GET /');
-      check(/pull/i.test(await response.text()), 'Expected the page at / to say how to pull');
+      check((response.headers.get('content-type') ?? '').startsWith('text/html'), 'Expected the page at / to be HTML');
+      check((response.headers.get('content-security-policy') ?? '').includes("connect-src 'self'"), 'Expected the page at / to talk to this registry only');
+      const page = await response.text();
+      check(/docker pull [^\s<]+\/shell\/git\/htop/.test(page), 'Expected the page at / to show a pull command with this host');
+      for (const topic of ['arm64', 'NIXEDGE_PLATFORMS', 'When an image cannot be built', '<form']) {
+        check(page.includes(topic), `Expected the page at / to mention ${topic}`);
+      }
       equal((await send('/', { method: 'HEAD' })).status, 200, 'HEAD /');
+    },
+  },
+  {
+    name: 'the page composes an image name from its form without JavaScript, and says what is wrong with a bad one',
+    async run(send) {
+      const composed = await (await send('/?packages=Git+htop&shell=on&tag=latest')).text();
+      check(/docker pull [^\s<]+\/shell\/git\/htop</.test(composed), 'Expected the composed pull command for shell/git/htop');
+      const tagged = await (await send('/?packages=hello&arm64=on&tag=nixos-24.05')).text();
+      check(/docker pull [^\s<]+\/arm64\/hello:nixos-24\.05</.test(tagged), 'Expected the composed pull command with its tag');
+      const invalid = await (await send('/?packages=hello..world')).text();
+      check(invalid.includes('Invalid image name'), 'Expected the page to say why a composed name is invalid');
+    },
+  },
+  {
+    name: 'a browser asking a URL that fails gets the same status with a short HTML page; clients keep the JSON',
+    async run(send) {
+      const browser = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+      for (const [path, method, status, code] of [
+        ['/v2/Hello/manifests/latest', 'GET', 400, 'NAME_INVALID'],
+        ['/v2/hello/manifests/latest', 'PUT', 405, 'UNSUPPORTED'],
+        ['/v3/', 'GET', 404, 'NAME_UNKNOWN'],
+      ] as const) {
+        const page = await send(path, { method, headers: browser });
+        equal(page.status, status, `the status of ${method} ${path} for a browser`);
+        check((page.headers.get('content-type') ?? '').startsWith('text/html'), `Expected ${method} ${path} to answer a browser HTML`);
+        check((page.headers.get('vary') ?? '').toLowerCase().includes('accept'), `Expected the page for ${method} ${path} to vary on Accept`);
+        const text = await page.text();
+        check(text.includes(code), `Expected the page for ${method} ${path} to name ${code}`);
+        check(text.includes('href="/"'), `Expected the page for ${method} ${path} to link to the front page`);
+        await expectError(await send(path, { method }), status, code, `${method} ${path} from a registry client`);
+      }
+      const head = await send('/v2/Hello/manifests/latest', { method: 'HEAD', headers: browser });
+      equal(head.status, 400, 'HEAD of an invalid name for a browser');
+      equal(await head.text(), '', 'the body of a HEAD');
     },
   },
 ];

@@ -5,10 +5,12 @@
  *   - the method guard: only GET and HEAD (plus the POST routes a tier declares) reach a handler;
  *     anything else is 405 UNSUPPORTED;
  *   - `GET|HEAD /v2/` (the API version check), `/v2/<name>/tags/list`, and the page at `/`;
+ *   - read-only routes a tier adds outside /v2 (the build status, the origin's metrics);
  *   - the manifests and blobs routes, whose handlers each tier brings;
  *   - the not-found answer (404 NAME_UNKNOWN) and the one error renderer: a RegistryError (or an
  *     error the tier maps to one) becomes `{"errors":[...]}` with its status; anything else is
- *     reported to the tier and answered 500 UNKNOWN without details.
+ *     reported to the tier and answered 500 UNKNOWN without details; a browser (Accept: text/html)
+ *     gets the same status with a short HTML page instead of the JSON (./web/html-errors.ts).
  *
  * Every /v2 answer carries `Docker-Distribution-API-Version`. Query strings never change which
  * route answers (containerd mirrors add `?ns=`). The behaviour is one test suite,
@@ -20,6 +22,7 @@ import { RegistryError } from './errors.ts';
 import { registryErrorResponse } from './error-response.ts';
 import { API_VERSION_HEADER } from './http.ts';
 import { parseImageName } from './reference.ts';
+import { htmlErrors } from './web/html-errors.ts';
 
 export interface RegistrySurface<E extends Env> {
   /** GET|HEAD /v2/<name>/manifests/<reference>. */
@@ -32,6 +35,10 @@ export interface RegistrySurface<E extends Env> {
   frontPage: Handler<E>;
   /** Middleware around every request, outermost first (request logs). */
   middleware?: MiddlewareHandler<E>[];
+  /** Read-only GET|HEAD routes outside /v2 (the build status, metrics), by path. */
+  gets?: Record<string, Handler<E>>;
+  /** Which failed requests accepting text/html get an HTML page (default: all). */
+  htmlErrorsFor?: (c: Context<E>) => boolean;
   /** POST routes outside /v2 (the edge's signed write-back), each with an optional guard; every other POST is refused. */
   posts?: Record<string, { guard?: MiddlewareHandler<E>; handler: Handler<E> }>;
   /** A tier's own errors as registry errors (the origin's storage errors); undefined = unexpected. */
@@ -48,6 +55,7 @@ export function registrySurface<E extends Env>(surface: RegistrySurface<E>): Hon
   const app = new Hono<E>();
   const posts = surface.posts ?? {};
   for (const middleware of surface.middleware ?? []) app.use('*', middleware);
+  app.use('*', htmlErrors(surface.htmlErrorsFor));
 
   app.use('*', async (c, next) => {
     await next();
@@ -73,6 +81,7 @@ export function registrySurface<E extends Env>(surface: RegistrySurface<E>): Hon
     return c.json({ name, tags: ['latest'] });
   });
   app.on(['GET', 'HEAD'], '/', surface.frontPage);
+  for (const [path, handler] of Object.entries(surface.gets ?? {})) app.on(['GET', 'HEAD'], path, handler);
   for (const [path, { guard, handler }] of Object.entries(posts)) {
     if (guard) app.post(path, guard, handler);
     else app.post(path, handler);

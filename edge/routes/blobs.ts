@@ -14,6 +14,7 @@ import { EdgeCache } from '../cache.ts';
 import { CACHE_STATUS_HEADER } from '../cache-status.ts';
 import { forwardToOrigin } from '../origin-client.ts';
 import { blobLocation, redirectCacheControl } from '../blob-url.ts';
+import { requestKv } from '../kv-reads.ts';
 
 /** Serves a blob HEAD, or redirects a blob GET, without the origin when KV knows the blob. */
 export async function serveBlob(c: Context<EdgeEnv>): Promise<Response> {
@@ -21,7 +22,7 @@ export async function serveBlob(c: Context<EdgeEnv>): Promise<Response> {
   const repositoryName = c.req.param('name') ?? '';
   parseImageName(repositoryName);
   const digest = parseDigest(c.req.param('digest') ?? '');
-  const size = await new EdgeCache(c.env.CACHE).blobSize(digest);
+  const size = await new EdgeCache(requestKv(c)).blobSize(digest);
   if (size === undefined) return forwardToOrigin(c, config);
   if (c.req.method === 'HEAD') {
     // Signed URLs are bound to GET: a HEAD is answered here, never redirected.

@@ -16,13 +16,14 @@ import { CACHE_STATUS_HEADER, type CacheStatus } from '../cache-status.ts';
 import { fetchFromOrigin, forwardToOrigin } from '../origin-client.ts';
 import { rememberedRefusal, rememberRefusal } from '../negative-cache.ts';
 import { limitColdRequests } from '../rate-limit.ts';
+import { requestKv } from '../kv-reads.ts';
 
 /** Serves a manifest from KV, or from the origin on a miss. */
 export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
   const config = edgeConfig(c.env);
   const name = parseImageName(c.req.param('name') ?? '');
   const reference = parseReference(c.req.param('reference') ?? '');
-  const cache = new EdgeCache(c.env.CACHE);
+  const cache = new EdgeCache(requestKv(c));
 
   if (reference.kind === 'digest') {
     const hit = await cache.manifest(reference.digest);

@@ -15,6 +15,7 @@ import { sha256Digest } from '../../shared/digest.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig } from '../config.ts';
 import { EdgeCache } from '../cache.ts';
+import { requestKv } from '../kv-reads.ts';
 
 
 /** Verifies and applies one write-back; 204 when everything was written. */
@@ -36,7 +37,7 @@ export async function receiveWriteBack(c: Context<EdgeEnv>): Promise<Response> {
   await checkManifests(writeBack);
   const tagCanonical = writeBack.tag ? parseImageName(writeBack.tag.name).canonical : undefined;
 
-  const cache = new EdgeCache(c.env.CACHE, { retentionSeconds: config.kvRetentionSeconds });
+  const cache = new EdgeCache(requestKv(c), { retentionSeconds: config.kvRetentionSeconds });
   if (!(await cache.claimNonce(verification.nonce))) {
     throw new RegistryError('UNAUTHORIZED', 'Write-back requires a valid signature');
   }

@@ -6,6 +6,7 @@
  *   GET|HEAD /v2/hello/manifests/<tag>   the test image (OCI or Docker by Accept); 401 if unsigned
  *   GET|HEAD /v2/<other>/manifests/...   404 MANIFEST_UNKNOWN
  *   GET /v2/hello/blobs/<layer digest>   the layer bytes; other blobs 404 BLOB_UNKNOWN
+ *   GET /_nixedge/status[?query]         a build status document naming the query it answered
  *   GET /__requests                      the recorded requests as JSON; DELETE /__requests clears
  *   PUT /__mode                          how it answers from now on (body): "ok" (as above), "hang"
  *                                        (accepts and never answers), "bad-gateway" (502 HTML, as a
@@ -65,6 +66,13 @@ export async function startStandInOrigin(name = 'origin'): Promise<{ port: numbe
       }
       const error = (status: number, code: string) =>
         response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: code }] }));
+      if (path.startsWith('/_nixedge/status')) {
+        const query = new URL(path, 'http://stand-in').searchParams;
+        const build = { id: `stand-in-${name}`, image: query.get('image') ?? 'hello', tag: query.get('tag') ?? 'latest', platform: 'linux/amd64', step: 'realise', startedAt: new Date().toISOString(), elapsedMs: 1, layers: { done: 0, total: null, cached: 0 }, bytesCompressed: 0 };
+        const queue = { running: 1, queued: 0 };
+        response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ generatedAt: new Date().toISOString(), queues: { builds: queue, evaluations: queue }, inFlight: [build], recent: [] }));
+        return;
+      }
       const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/?]+)/.exec(path);
       if (manifestMatch) {
         if (!verification.ok) return error(401, 'UNAUTHORIZED');

@@ -33,6 +33,9 @@ import { SingleFlight } from './single-flight.ts';
 import { buildFailedRefusal, failureAnswer, isRequestRefusal, newBuildId, onPlatform } from './failures.ts';
 import { LRUCache } from 'lru-cache';
 import type { ImageResolver, ResolvedImage } from './resolved-image.ts';
+import type { BuildObserver } from './build-observer.ts';
+import { BuildWatch } from './build-watch.ts';
+import { statusImageName, statusPlatform } from '../../shared/build-status.ts';
 
 /** How long a request's refusal is remembered (a fix to the package set may come with the next revision). */
 const REFUSAL_MEMORY_MS = 60_000;
@@ -61,6 +64,8 @@ export interface ImageBuilderOptions {
   maxImageBytes: number;
   /** The platforms a name without one is built for (NIXEDGE_PLATFORMS): several give an index. */
   platforms: readonly Platform[];
+  /** Told of every build's steps, layers and ending (the status page, metrics). */
+  observer?: BuildObserver;
 }
 
 export class ImageBuilder implements ImageResolver {
@@ -133,24 +138,30 @@ export class ImageBuilder implements ImageResolver {
     const flight = `${name.canonical}\0${revision.revision ?? tag}`;
     // A request refused a moment ago at this revision is refused again without nix.
     const refusalKey = flight;
+    const watch = new BuildWatch(this.#options.observer, logger, { id: buildId, image: statusImageName(name), tag, platform: statusPlatform(name) });
     try {
       const refused = this.#refusals.get(refusalKey);
       if (refused) {
         logger.info({ step: 'refusal-remembered', code: refused.code }, 'refused again without a build');
         throw refused;
       }
+      watch.start();
       // A revision known before evaluation (a git commit) keys the cache at once: one read.
       const knownKey = revision.revision === undefined ? undefined : await this.#key(name, `git:${revision.revision}`);
       if (knownKey !== undefined) {
         const cached = await this.#imageCache.get(knownKey);
-        if (cached) return { record: cached, pinned: revision.pinned };
+        if (cached) {
+          watch.succeeded('cached');
+          return { record: cached, pinned: revision.pinned };
+        }
       }
       // Evaluation has slots of its own: an image built already (keyed by its out paths) is not
       // kept waiting behind builds. NIX_TIMEOUT runs from when the work starts, not while it waits.
+      watch.waiting();
       const evaluation = await this.#options.evaluations.run(flight, async () => {
         const signal = AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000);
-        const source = await this.#nixSource(revision, signal, logger);
-        return timed(logger, 'evaluate', () => this.#evaluate(name, source, signal));
+        const source = await this.#nixSource(revision, signal, watch);
+        return watch.step('evaluate', () => this.#evaluate(name, source, signal));
       });
       // Roots on the evaluated .drv files until this resolution ends (the build has its own by then).
       await using _derivationRoots = evaluation.roots;
@@ -160,20 +171,26 @@ export class ImageBuilder implements ImageResolver {
         const outPaths = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
         key = await this.#key(name, `out:${await hashLines(outPaths)}`);
         const cached = await this.#imageCache.get(key);
-        if (cached) return { record: cached, pinned: revision.pinned };
+        if (cached) {
+          watch.succeeded('cached');
+          return { record: cached, pinned: revision.pinned };
+        }
       }
       const imageKey = key;
+      watch.waiting();
       const record = await this.#options.builds.run(imageKey, () =>
         timed(logger, 'build', async () => {
-          const built = await this.#build(name, evaluation, AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000), logger, buildId);
+          const built = await this.#build(name, evaluation, AbortSignal.timeout(this.#options.nixTimeoutSeconds * 1000), logger, buildId, watch);
           await this.#imageCache.put(imageKey, built);
           return built;
         }),
       );
+      watch.succeeded('built');
       return { record, pinned: revision.pinned };
     } catch (error) {
       const answer = failureAnswer(error, { requested: name.packages, buildId, timeoutSeconds: this.#options.nixTimeoutSeconds, logger });
       if (isRequestRefusal(answer)) this.#refusals.set(refusalKey, answer);
+      watch.failed(answer);
       throw answer;
     }
   }
@@ -183,10 +200,10 @@ export class ImageBuilder implements ImageResolver {
   }
 
   /** The revision as nix takes it: a git commit is fetched into the store first. */
-  async #nixSource(revision: ResolvedRevision, signal: AbortSignal, logger: Logger): Promise<NixSourceArgument> {
+  async #nixSource(revision: ResolvedRevision, signal: AbortSignal, watch: BuildWatch): Promise<NixSourceArgument> {
     const { argument } = revision;
     if (argument.kind !== 'git') return argument;
-    const path = await timed(logger, 'fetch-source', () => this.#options.gitFetcher.storePath(argument.url, argument.rev, signal), {
+    const path = await watch.step('fetch-source', () => this.#options.gitFetcher.storePath(argument.url, argument.rev, signal), {
       commit: argument.rev,
     });
     return { kind: 'path', path };
@@ -214,13 +231,13 @@ export class ImageBuilder implements ImageResolver {
   }
 
   /** Realises the closure, uploads its layers and publishes config and manifests. */
-  async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger, buildId: string): Promise<ImageRecord> {
+  async #build(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger, buildId: string, watch: BuildWatch): Promise<ImageRecord> {
     const drvPaths = [...new Set(evaluation.packages.map((p) => p.drvPath))].sort();
-    const roots = await timed(logger, 'realise', () => realise(drvPaths, signal), { derivations: drvPaths.length }).catch(async (error: unknown) => {
+    const roots = await watch.step('realise', () => realise(drvPaths, signal), { derivations: drvPaths.length }).catch(async (error: unknown) => {
       throw await this.#explainFailedBuild(error, evaluation, signal, buildId);
     });
     try {
-      return await this.#storeImage(name, evaluation, signal, logger);
+      return await this.#storeImage(name, evaluation, signal, logger, watch);
     } finally {
       await roots.release();
     }
@@ -243,10 +260,10 @@ export class ImageBuilder implements ImageResolver {
   }
 
   /** Groups the realised closure into layers, uploads them and publishes config and manifests. */
-  async #storeImage(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger): Promise<ImageRecord> {
+  async #storeImage(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger, watch: BuildWatch): Promise<ImageRecord> {
     const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
     const roots = [...new Set(evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path)))].sort();
-    const graph = await timed(logger, 'closure-graph', () => closureGraph(roots, signal));
+    const graph = await watch.step('closure-graph', () => closureGraph(roots, signal));
     const bytes = graph.paths.reduce((sum, path) => sum + path.narSize, 0);
     const limit = this.#options.maxImageBytes;
     if (limit > 0 && bytes > limit) {
@@ -255,17 +272,22 @@ export class ImageBuilder implements ImageResolver {
     }
     const groups = layering.algorithm(graph, { budget: layering.budget, popularity: layering.popularity });
     logger.info({ step: 'layering', layers: groups.length, storePaths: graph.paths.length }, 'layering done');
+    watch.layers(groups.length + 1);
 
     let uploaded = 0;
     const layerFor = async (group: LayerGroup): Promise<LayerDescriptor> => {
       const cached = await this.#layerCache.get(group.storePaths);
-      if (cached) return cached;
-      const layer = await timed(logger, 'layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
+      if (cached) {
+        watch.layer('cache', cached.size);
+        return cached;
+      }
+      const layer = await watch.step('layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
         storePaths: group.storePaths.length,
         narSize: group.narSize,
       });
       await this.#layerCache.put(group.storePaths, layer);
       uploaded += 1;
+      watch.layer('built', layer.size);
       return layer;
     };
     // Largest layers start first, so the build does not end with one slot busy and the others
@@ -282,16 +304,20 @@ export class ImageBuilder implements ImageResolver {
 
     // The requested packages' outputs, in the image name's order, are joined at / on top.
     const requestedRoots = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
-    const customisation = await timed(logger, 'customisation-layer', async () =>
+    const customisation = await watch.step('customisation-layer', async () =>
       uploadLayer(storage, arrayToAsync(await customisationEntries({ packages: requestedRoots })), gzipLevel),
     );
+    watch.layer('customisation', customisation.size);
     const env = ['PATH=/bin:/usr/bin'];
     if (await anyHas(requestedRoots, CA_BUNDLE)) env.push(`SSL_CERT_FILE=/${CA_BUNDLE}`);
     const allLayers = [...layers, customisation];
     const image = await buildImage({ system: name.system, layers: allLayers, env, cmd: name.shell ? ['/bin/bash'] : undefined });
-    await storeBlob(storage, image.config.digest, image.config.bytes);
-    await storeBlob(storage, image.manifests.oci.digest, image.manifests.oci.bytes);
-    await storeBlob(storage, image.manifests.docker.digest, image.manifests.docker.bytes);
+    // Logged below with what was uploaded and reused.
+    await watch.step('publish', async () => {
+      await storeBlob(storage, image.config.digest, image.config.bytes);
+      await storeBlob(storage, image.manifests.oci.digest, image.manifests.oci.bytes);
+      await storeBlob(storage, image.manifests.docker.digest, image.manifests.docker.bytes);
+    }, {}, { log: false });
     logger.info({ step: 'publish', layers: layers.length + 1, uploaded, cached: layers.length - uploaded }, 'image published');
     return imageRecord(image, allLayers);
   }

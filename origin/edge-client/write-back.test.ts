@@ -180,6 +180,22 @@ describe('EdgeWriteBack against a stand-in edge (the real Worker is tested in ed
     assert.equal(edge.received.length, 2);
   });
 
+  it('tells onOutcome how each write-back ended: delivered, failed, dropped', async () => {
+    const outcomes: string[] = [];
+    const sender = (maxPending = 1000) =>
+      new EdgeWriteBack({ edgeUrl: edge.url, secret: SECRET, logger, attempts: 1, maxPending, onOutcome: (outcome) => outcomes.push(outcome) });
+    edge.reset([200]);
+    const delivering = sender();
+    delivering.enqueue('outcome/delivered', 'latest', image);
+    await delivering.drain();
+    edge.reset([400]);
+    const failing = sender();
+    failing.enqueue('outcome/failed', 'latest', image);
+    await failing.drain();
+    sender(0).enqueue('outcome/dropped', 'latest', image);
+    assert.deepEqual(outcomes, ['delivered', 'failed', 'dropped']);
+  });
+
   it('does not retry a 400, and logs it as an error', async () => {
     edge.reset([400, 400, 400]);
     logs.length = 0;

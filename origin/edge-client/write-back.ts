@@ -38,6 +38,8 @@ export interface EdgeWriteBackOptions {
   dedupeMs?: number;
   /** Most write-backs pending at once; more are dropped with a warning (default 1000). */
   maxPending?: number;
+  /** Told how each write-back ended (metrics): delivered, failed after every attempt, or dropped. */
+  onOutcome?: (outcome: 'delivered' | 'failed' | 'dropped') => void;
 }
 
 /** The edge's answer to one attempt that did not succeed. */
@@ -53,7 +55,7 @@ class EdgeAnswer extends Error {
 }
 
 export class EdgeWriteBack {
-  readonly #options: Required<Omit<EdgeWriteBackOptions, 'fetch'>> & { fetch: typeof globalThis.fetch };
+  readonly #options: Required<Omit<EdgeWriteBackOptions, 'fetch' | 'onOutcome'>> & { fetch: typeof globalThis.fetch; onOutcome: NonNullable<EdgeWriteBackOptions['onOutcome']> };
   readonly #target: URL;
   readonly #pending = new Set<Promise<void>>();
   /** Dedupe key -> epoch ms of delivery, or 'in-flight'. */
@@ -75,6 +77,7 @@ export class EdgeWriteBack {
       maxPending: 1000,
       ...options,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      onOutcome: options.onOutcome ?? (() => undefined),
     };
   }
 
@@ -92,6 +95,7 @@ export class EdgeWriteBack {
       if (previous === 'in-flight' || (previous !== undefined && now - previous < this.#options.dedupeMs)) return;
       if (this.#pending.size >= this.#options.maxPending) {
         this.#options.logger.warn({ name, tag, pending: this.#pending.size }, 'write-back dropped: too many pending');
+        this.#options.onOutcome('dropped');
         return;
       }
       this.#recent.delete(key);
@@ -104,6 +108,7 @@ export class EdgeWriteBack {
         (error: unknown) => {
           this.#recent.delete(key);
           this.#options.logger.error({ err: error, name, tag }, 'write-back failed');
+          this.#options.onOutcome('failed');
         },
       );
       const tracked: Promise<void> = task.finally(() => this.#pending.delete(tracked));
@@ -160,9 +165,11 @@ export class EdgeWriteBack {
         },
       );
       this.#options.logger.info({ ...fields, attempts, status, durationMs: Math.round(performance.now() - started) }, 'write-back delivered');
+      this.#options.onOutcome('delivered');
       return true;
     } catch (error) {
       this.#options.logger.error({ ...fields, attempts, durationMs: Math.round(performance.now() - started), err: error }, 'write-back to the edge failed');
+      this.#options.onOutcome('failed');
       return false;
     }
   }

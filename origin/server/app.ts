@@ -4,7 +4,7 @@
  * blobs streamed from storage, and a log line per request.
  */
 
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Handler, Hono, MiddlewareHandler } from 'hono';
 import { registrySurface } from '../../shared/registry-surface.ts';
 import type { Logger } from '../log.ts';
 import type { ImageResolver } from '../builder/resolved-image.ts';
@@ -15,6 +15,13 @@ import { requireSignature } from './require-signature.ts';
 import { NonceSet } from './nonce-set.ts';
 import { serveBlob } from './blobs.ts';
 import { frontPage } from '../../shared/front-page.ts';
+import { SIGNATURE_HEADERS } from '../../shared/signing.ts';
+import { STATUS_PATH } from '../../shared/build-status.ts';
+import type { BuildStatus } from '../status/build-status.ts';
+import { serveStatus, type QueueStats } from './status-route.ts';
+import type { OriginMetrics } from '../metrics/metrics.ts';
+import { requestMetrics } from '../metrics/request-metrics.ts';
+import { METRICS_PATH, metricsWithToken } from '../metrics/metrics-endpoint.ts';
 
 export interface RegistryAppOptions {
   /** Resolves (and builds) images by name and tag. */
@@ -27,16 +34,26 @@ export interface RegistryAppOptions {
   onTagResolved?: TagResolvedHook | undefined;
   /** Called with each manifest served, by tag or digest (recording use for bucket GC). */
   onManifestServed?: ManifestServedHook | undefined;
+  /** The builds in flight and lately, served at STATUS_PATH with the queues' state. */
+  status?: { builds: BuildStatus; queues: QueueStats } | undefined;
+  /** Every request counted into these metrics; served at /metrics on this port only with `token` (METRICS_TOKEN). */
+  metrics?: { metrics: OriginMetrics; token: string | undefined } | undefined;
 }
 
 /** The origin's registry app. */
-export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved, onManifestServed }: RegistryAppOptions): Hono {
+export function createRegistryApp({ images, storage, logger, sharedSecret, onTagResolved, onManifestServed, status, metrics }: RegistryAppOptions): Hono {
+  const gets: Record<string, Handler> = {};
+  if (status) gets[STATUS_PATH] = serveStatus(status.builds, status.queues);
+  if (metrics?.token !== undefined) gets[METRICS_PATH] = metricsWithToken(metrics.metrics, metrics.token);
   return registrySurface({
-    middleware: [requestLog(logger)],
+    middleware: metrics ? [requestLog(logger), requestMetrics(metrics.metrics)] : [requestLog(logger)],
     manifestsGuard: requireSignature({ secret: sharedSecret, logger, nonces: new NonceSet() }),
     manifests: (c) => serveManifest(c, images, storage, onTagResolved, onManifestServed),
     blobs: (c) => serveBlob(c, storage),
     frontPage,
+    gets,
+    // The edge's requests get JSON whatever the browser behind it accepts: the edge makes the page.
+    htmlErrorsFor: (c) => c.req.header(SIGNATURE_HEADERS.signature) === undefined,
     toRegistryError: (error) => originRegistryError(error, logger),
     onUnexpectedError: (error) => logger.error({ err: error }, 'unexpected error'),
   });

@@ -89,6 +89,19 @@ describe('the origin registry app with an edge secret and a write-back hook', ()
     assert.equal(resolved.length, 0, 'nothing written back');
   });
 
+  it("answers the edge's requests in JSON whatever the browser behind it accepts; a browser asking directly gets a page", async () => {
+    const registry = app(SECRET);
+    const path = '/v2/Hello/manifests/latest';
+    const accept = 'text/html,application/xhtml+xml,*/*;q=0.8';
+    const headers = await signRequest(SECRET, { direction: 'edge-to-origin', method: 'GET', pathAndQuery: path, body: new Uint8Array(0) });
+    const forwarded = await registry.request(path, { headers: { ...headers, Accept: accept } });
+    assert.equal(forwarded.status, 400);
+    assert.match(forwarded.headers.get('content-type') ?? '', /^application\/json/);
+    const direct = await registry.request(path, { headers: { Accept: accept } });
+    assert.equal(direct.status, 400);
+    assert.match(direct.headers.get('content-type') ?? '', /^text\/html/);
+  });
+
   it('without a secret, tag requests are open (the origin alone)', async () => {
     resolved.length = 0;
     const response = await app(undefined).request('/v2/hello/manifests/latest');
