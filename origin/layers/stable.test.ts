@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultLayering } from './index.ts';
 import { stableLayering } from './stable.ts';
 import { checkInvariants, closure, describeInvariants, names, randomClosure } from './test-graphs.ts';
 import type { LayerGroup, Popularity } from './types.ts';
@@ -50,27 +49,14 @@ describe('stableLayering (ours)', () => {
     delete spec['v3'];
     assert.deepEqual(names(stableLayering(closure(Object.keys(spec), spec), { budget: 94, popularity: none })), [[...stable.slice(0, 4), 'v1', ...w]]);
   });
-  it('is the default layering', () => {
-    assert.equal(defaultLayering, stableLayering);
-  });
 });
 
 describeInvariants('stable', stableLayering);
 
-describe('stableLayering: speed', () => {
-  // The 50 ms goal is measured by `npm run bench:layers` (p95 over 20 closures of 5,000+ paths);
-  // this only guards against an order-of-magnitude regression on a shared, noisy machine.
-  it('layers a 5,000-path closure well within a second', () => {
+describe('stableLayering: a nixpkgs-sized closure', () => {
+  // Its speed (p95 under 50 ms for 5,000+ paths) is measured by `npm run bench:layers`, not here.
+  it('keeps every invariant on a 5,000-path closure', () => {
     const big = randomClosure(5000, 9);
-    const runs: number[] = [];
-    let layers: LayerGroup[] = [];
-    for (let run = 0; run < 20; run++) {
-      const start = performance.now();
-      layers = stableLayering(big.graph, { budget: 94, popularity: big.popularity });
-      runs.push(performance.now() - start);
-    }
-    checkInvariants(big.graph, layers, 94);
-    const p95 = [...runs].sort((a, b) => a - b)[18]!;
-    assert.ok(p95 < 500, `Expected p95 under 500 ms, got ${p95.toFixed(1)} ms`);
+    checkInvariants(big.graph, stableLayering(big.graph, { budget: 94, popularity: big.popularity }), 94);
   });
 });
