@@ -7,6 +7,7 @@ import { manifestMediaType, negotiateManifest } from '../../shared/media-types.t
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
 import { CACHE_CONTROL, VARY_ACCEPT } from '../../shared/http.ts';
+import { ociOnlyRefusal } from '../../shared/oci-only.ts';
 import { manifestFor } from '../cache/image-cache.ts';
 import type { ImageResolver, ResolvedImage } from '../builder/resolved-image.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -40,7 +41,10 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
   } else {
     const image = await images.image(name, reference.tag);
     onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
-    const document = manifestFor(image.record, negotiateManifest(c.req.header('accept')));
+    const flavour = negotiateManifest(c.req.header('accept'));
+    const document = manifestFor(image.record, flavour);
+    const ociOnly = ociOnlyRefusal(c.req.param('name') ?? '', reference.tag, flavour, document);
+    if (ociOnly) throw ociOnly;
     manifest = {
       body: new TextEncoder().encode(document.body),
       digest: document.digest,
