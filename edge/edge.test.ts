@@ -106,7 +106,7 @@ describe('zstd images (OCI only)', () => {
       const docker = await send('/v2/zstd/shell/hit/manifests/latest', accept === undefined ? {} : { headers: { Accept: accept } });
       expect(docker.status).toBe(404);
       expect(docker.headers.get('x-nixedge-cache')).toBe('HIT');
-      expect(docker.headers.get('vary')).toBe('Accept');
+      expect(docker.headers.get('vary')).toBe('Accept, User-Agent');
       expect(docker.headers.get('cache-control')).toBe('no-store');
       const body = (await docker.json()) as { errors: { code: string; message: string }[] };
       expect(body.errors[0]?.code).toBe('MANIFEST_UNKNOWN');
@@ -114,6 +114,13 @@ describe('zstd images (OCI only)', () => {
     }
     const head = await send('/v2/zstd/shell/hit/manifests/latest', { method: 'HEAD', headers: { Accept: DOCKER_ACCEPT } });
     expect(head.status).toBe(404);
+    // Docker Engine 20.10 accepts OCI manifests but cannot unpack zstd: refused by its User-Agent; 23 pulls it.
+    const userAgent = (version: string) => `docker/${version} go/go1.19.8 git-commit/5d6db84 kernel/6.1.0 os/linux arch/amd64`;
+    const old = await send('/v2/zstd/shell/hit/manifests/latest', { headers: { Accept: `${DOCKER_ACCEPT}, ${OCI_ACCEPT}`, 'User-Agent': userAgent('20.10.24+dfsg1') } });
+    expect(old.status).toBe(404);
+    expect(((await old.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/which Docker Engine 20\.10\.24\+dfsg1 cannot unpack/);
+    const current = await send('/v2/zstd/shell/hit/manifests/latest', { headers: { Accept: `${DOCKER_ACCEPT}, ${OCI_ACCEPT}`, 'User-Agent': userAgent('23.0.1') } });
+    expect(current.status).toBe(200);
     // The gzip image of the same packages is another name: not written back, so a miss.
     const gzip = await send('/v2/shell/hit/manifests/latest', { method: 'HEAD', headers: { Accept: DOCKER_ACCEPT } });
     expect(gzip.headers.get('x-nixedge-cache')).toBe('MISS');

@@ -1,10 +1,17 @@
 /**
  * Images that exist only as an OCI manifest: zstd layers, for which Docker v2 schema 2 has no media
- * type. Their image record's Docker flavour names the OCI manifest itself; a client whose Accept
- * header chose the Docker flavour (it accepts no OCI manifest, or sent no Accept) gets this 404
- * MANIFEST_UNKNOWN saying why, not a manifest it cannot use. The edge (on a hit) and the origin
- * answer it alike. The answer depends on Accept: it carries `Vary: Accept` and is never stored, and
- * the edge does not remember it as a refusal of the name (edge/negative-cache.ts).
+ * type. Their image record's Docker flavour names the OCI manifest itself. Two kinds of client get
+ * a 404 MANIFEST_UNKNOWN saying why instead of a manifest they cannot use:
+ *
+ *   - a client whose Accept header chose the Docker flavour (it accepts no OCI manifest, or sent no
+ *     Accept): it cannot read the manifest at all;
+ *   - a Docker Engine before 23 (its User-Agent `docker/<version>`): it accepts OCI manifests but
+ *     cannot unpack zstd layers, and would download every layer and then fail with
+ *     "failed to register layer: ... archive/tar: invalid tar header". No Accept header says so.
+ *
+ * The edge (on a hit) and the origin answer it alike. The answer depends on the request's headers:
+ * it carries `Vary: Accept, User-Agent` and is never stored, and the edge does not remember it as a
+ * refusal of the name (edge/negative-cache.ts).
  */
 
 import { reasonPhrase, RegistryError } from './errors.ts';
@@ -13,35 +20,58 @@ import { MediaType, type ManifestFlavour } from './media-types.ts';
 /** Media types a client that negotiated the Docker flavour can read. */
 const DOCKER_MANIFEST_TYPES: readonly string[] = [MediaType.dockerManifest, MediaType.dockerManifestList];
 
+/** The first Docker Engine release that unpacks zstd layers (moby 23.0). */
+const DOCKER_READS_ZSTD_FROM = 23;
+
 /** The manifest a tag resolved to, as either tier holds it. */
 export interface ResolvedManifest {
   mediaType: string;
   body: string | Uint8Array;
 }
 
-/**
- * The refusal for giving `manifest` to a client that negotiated `flavour`, or undefined when it can
- * have it. `name` is the image name as requested, `tag` the tag.
- */
-export function ociOnlyRefusal(name: string, tag: string, flavour: ManifestFlavour, manifest: ResolvedManifest): RegistryError | undefined {
-  if (flavour !== 'docker' || DOCKER_MANIFEST_TYPES.includes(manifest.mediaType)) return undefined;
+/** The request, as far as choosing what it may be given goes. */
+export interface ManifestRequest {
+  /** The image name as requested. */
+  name: string;
+  tag: string;
+  /** The flavour its Accept header negotiated. */
+  flavour: ManifestFlavour;
+  userAgent: string | undefined;
+}
+
+/** The refusal for giving `manifest` to this request, or undefined when it can have it. */
+export function ociOnlyRefusal(request: ManifestRequest, manifest: ResolvedManifest): RegistryError | undefined {
+  const dockerOnly = request.flavour === 'docker' && !DOCKER_MANIFEST_TYPES.includes(manifest.mediaType);
+  const oldDocker = dockerEngineWithoutZstd(request.userAgent);
+  if (!dockerOnly && oldDocker === undefined) return undefined;
   const zstd = hasZstdLayers(manifest.body);
+  if (!dockerOnly && !zstd) return undefined;
+
+  const { name, tag } = request;
   const what = zstd
-    ? `has zstd-compressed layers (${MediaType.ociLayerZstd}), which only an OCI image manifest can describe`
+    ? `has zstd-compressed layers (${MediaType.ociLayerZstd})`
     : `is published only as an OCI manifest (${manifest.mediaType})`;
+  const why = dockerOnly
+    ? `${zstd ? ', which only an OCI image manifest can describe, ' : ' '}and this client accepts only Docker manifests (no ${MediaType.ociManifest} in its Accept header)`
+    : `, which Docker Engine ${oldDocker} cannot unpack (Docker reads them from version ${DOCKER_READS_ZSTD_FROM})`;
   const withoutZstd = name.split('/').filter((component) => component !== 'zstd');
   const alternative =
     zstd && withoutZstd.length < name.split('/').length && withoutZstd.length > 0
       ? `, or pull "${withoutZstd.join('/')}:${tag}", which has this registry's default layer compression`
       : '';
-  const message =
-    `${name}:${tag} ${what}, and this client accepts only Docker manifests (no ${MediaType.ociManifest} in its Accept header). ` +
-    `Pull it with a client that reads ${zstd ? 'zstd layers (containerd 1.5+, podman, skopeo, crane, Docker 23+)' : 'OCI images'}${alternative}`;
-  return new RegistryError('MANIFEST_UNKNOWN', message, {
+  const clients = zstd ? 'zstd layers (containerd 1.5+, podman, skopeo, crane, Docker 23+)' : 'OCI images';
+  return new RegistryError('MANIFEST_UNKNOWN', `${name}:${tag} ${what}${why}. Pull it with a client that reads ${clients}${alternative}`, {
     detail: { mediaType: manifest.mediaType, ...(zstd ? { layerMediaType: MediaType.ociLayerZstd } : {}) },
-    headers: { Vary: 'Accept', 'Cache-Control': 'no-store' },
-    reason: reasonPhrase(`${name}:${tag} ${zstd ? 'has zstd layers' : 'is OCI only'}: pull it with a client that accepts OCI manifests`),
+    headers: { Vary: 'Accept, User-Agent', 'Cache-Control': 'no-store' },
+    reason: reasonPhrase(`${name}:${tag} ${zstd ? 'has zstd layers' : 'is OCI only'}: ${dockerOnly ? 'this client accepts only Docker manifests' : `Docker ${oldDocker} cannot unpack them`}`),
   });
+}
+
+/** The version of a Docker Engine before 23 named by a User-Agent (`docker/20.10.24+dfsg1 go/...`), else undefined. */
+export function dockerEngineWithoutZstd(userAgent: string | undefined): string | undefined {
+  const match = /^docker\/((\d+)\.[0-9A-Za-z.+~-]*)/.exec(userAgent ?? '');
+  if (!match) return undefined;
+  return Number(match[2]) < DOCKER_READS_ZSTD_FROM ? match[1] : undefined;
 }
 
 /** Whether a manifest names zstd layers (a small JSON document; anything unreadable says no). */

@@ -40,7 +40,8 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
     if (hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
       if (!fresh) c.executionCtx.waitUntil(cache.refreshOnce(name.canonical, reference.tag, () => refreshTag(config, c.req.raw)));
-      const ociOnly = ociOnlyRefusal(c.req.param('name') ?? '', reference.tag, flavour, { mediaType: hit.mediaType, body: new Uint8Array(hit.bytes) });
+      const request = { name: c.req.param('name') ?? '', tag: reference.tag, flavour, userAgent: c.req.header('user-agent') };
+      const ociOnly = ociOnlyRefusal(request, { mediaType: hit.mediaType, body: new Uint8Array(hit.bytes) });
       if (ociOnly) return refusalResponse(ociOnly, fresh ? 'HIT' : 'STALE');
       const cacheControl = pointer.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate;
       return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', { 'Cache-Control': cacheControl, ...VARY_ACCEPT });

@@ -49,7 +49,8 @@ export async function startStandInOrigin(): Promise<{ port: number; close: () =>
         if (manifestMatch[1] !== 'hello' && manifestMatch[1] !== 'zstd/hello') return error(404, 'MANIFEST_UNKNOWN');
         const oci = (request.headers.accept ?? '').includes('application/vnd.oci.image.manifest.v1+json');
         if (manifestMatch[1] === 'zstd/hello' && !oci) {
-          const refusal = ociOnlyRefusal('zstd/hello', manifestMatch[2] ?? '', 'docker', { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: zstdImage.oci.body });
+          const request = { name: 'zstd/hello', tag: manifestMatch[2] ?? '', flavour: 'docker' as const, userAgent: undefined };
+          const refusal = ociOnlyRefusal(request, { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: zstdImage.oci.body });
           response.writeHead(404, { 'Content-Type': 'application/json', ...refusal?.headers }).end(JSON.stringify(refusal?.toBody()));
           return;
         }

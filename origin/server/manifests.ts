@@ -43,7 +43,7 @@ export async function serveManifest(c: Context, images: ImageResolver, storage: 
     onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
     const flavour = negotiateManifest(c.req.header('accept'));
     const document = manifestFor(image.record, flavour);
-    const ociOnly = ociOnlyRefusal(c.req.param('name') ?? '', reference.tag, flavour, document);
+    const ociOnly = ociOnlyRefusal({ name: c.req.param('name') ?? '', tag: reference.tag, flavour, userAgent: c.req.header('user-agent') }, document);
     if (ociOnly) throw ociOnly;
     manifest = {
       body: new TextEncoder().encode(document.body),
