@@ -17,6 +17,7 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -286,12 +287,14 @@ async function coldRun(cleanup: Cleanup, imagePath: string): Promise<ColdRun> {
  * What the image costs a client: `skopeo copy --dest-decompress docker://<origin>/<image>
  * dir:<tmp>` (the pull, verifying and decompressing every layer, as containerd and podman do),
  * then `tar -xf` of each decompressed layer, in order, into one root filesystem (the same work
- * for either codec). Both on this machine, from the origin's filesystem storage over loopback.
+ * for either codec). Both on this machine, from the origin's filesystem storage over loopback,
+ * into /dev/shm where there is one: written to disk, the second image's unpacking waited for the
+ * first one's writeback (4.5 s instead of 1.0 s for the same tar files).
  */
 async function clientPull(cleanup: Cleanup, host: string, imagePath: string): Promise<ClientPull> {
   const image = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(imagePath);
   if (!image) throw new Error(`Expected a manifest path, got ${imagePath}`);
-  const dir = await mkdtemp(join(tmpdir(), 'nixedge-bench-pull-'));
+  const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nixedge-bench-pull-'));
   const forget = cleanup.add(`temp dir ${dir}`, () => removeDir(dir));
   try {
     const layout = join(dir, 'image');
