@@ -229,7 +229,7 @@ async function coldRun(cleanup: Cleanup, imagePath: string): Promise<ColdRun> {
     const threadsAfter = await threadCpuSeconds(origin.pid);
     expectOk(cold.status, cold.body, origin, 'cold GET');
     const manifest = JSON.parse(cold.body.toString('utf8')) as { layers: Array<{ size: number }> };
-    const coldLogs = origin.logs.filter((line) => line.receivedAt >= requestAt);
+    const coldLogs = await requestLogs(origin, imagePath, requestAt);
     if (!coldLogs.some((line) => line.step === 'build')) throw new Error('the cold GET did not log a build step');
     const steps: Record<string, number> = {};
     for (const line of coldLogs) {
@@ -244,19 +244,19 @@ async function coldRun(cleanup: Cleanup, imagePath: string): Promise<ColdRun> {
     const entries = await readdir(imagesDir);
     if (entries.length === 0) throw new Error(`no image cache entry in ${imagesDir} after the cold build`);
     await Promise.all(entries.map((entry) => rm(join(imagesDir, entry), { force: true })));
-    const warmFrom = origin.logs.length;
+    const warmAt = performance.now();
     const warm = await httpGet(origin.url + imagePath, { Accept: ACCEPT });
     expectOk(warm.status, warm.body, origin, 'warm GET');
-    const warmLogs = origin.logs.slice(warmFrom);
+    const warmLogs = await requestLogs(origin, imagePath, warmAt);
     if (!warmLogs.some((line) => line.step === 'build')) throw new Error('the warm GET did not rebuild (no build step logged)');
     const publish = warmLogs.find((line) => line.step === 'publish');
     const warmUploaded = typeof publish?.['uploaded'] === 'number' ? publish['uploaded'] : undefined;
 
     // Hit: the image cache entry is back.
-    const hitFrom = origin.logs.length;
+    const hitAt = performance.now();
     const hit = await httpGet(origin.url + imagePath, { Accept: ACCEPT });
     expectOk(hit.status, hit.body, origin, 'cache-hit GET');
-    if (origin.logs.slice(hitFrom).some((line) => line.step === 'build')) throw new Error('the repeat GET rebuilt the image');
+    if ((await requestLogs(origin, imagePath, hitAt)).some((line) => line.step === 'build')) throw new Error('the repeat GET rebuilt the image');
     const client = await clientPull(cleanup, origin.host, imagePath);
 
     return {
@@ -281,6 +281,15 @@ async function coldRun(cleanup: Cleanup, imagePath: string): Promise<ColdRun> {
     await removeDir(storage);
     forget();
   }
+}
+
+/**
+ * The origin's log lines from `since` to the request log line of a GET of `path`, which the origin
+ * writes last, after answering: the lines come through a pipe and may arrive after the answer.
+ */
+async function requestLogs(origin: BenchOrigin, path: string, since: number): Promise<LogLine[]> {
+  const done = await origin.waitForLog((line) => line.msg === 'request' && line['path'] === path && line.receivedAt >= since);
+  return origin.logs.filter((line) => line.receivedAt >= since && line.receivedAt <= done.receivedAt);
 }
 
 /**
