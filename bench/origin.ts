@@ -2,17 +2,23 @@
  * The origin benchmark (`npm run bench`): how a cold image build of the bench package set
  * (test/fixtures/bench, attribute `all`, ~590 MiB closure) compares with the serial floor
  * `tar --sort=name | gzip -6 | sha256sum` over the same store paths, how much the layer cache and
- * the image cache save, and the origin's peak memory.
+ * the image cache save, and the origin's peak memory. Then the same image with zstd layers
+ * (`zstd/all`) against `tar --sort=name | zstd -3 -T0 | sha256sum` and against the gzip build, its
+ * size against gzip's, and what each codec costs a client: skopeo pulling the image with
+ * decompression (`copy --dest-decompress` to a `dir:` layout, as containerd and podman decompress
+ * while pulling), then `tar -x` of every layer into one root filesystem.
  *
  *   BENCH_RUNS=3 npm run bench     # runs of each measurement (median reported); default 3
  *
- * The origin inherits the environment, so LAYER_CONCURRENCY, GZIP_LEVEL, ... can be varied. Runs
- * are interleaved (floor, cold, warm, hit; floor, cold, ...) so drift on a noisy machine hits both
- * sides of each ratio alike. Progress goes to stderr, the results to stdout.
+ * The origin inherits the environment, so LAYER_CONCURRENCY, GZIP_LEVEL, ZSTD_LEVEL, ... can be
+ * varied. Runs are interleaved (gzip floor, parallel floor, gzip cold, warm, hit, client pull;
+ * zstd floor, zstd cold, warm, hit, client pull; then the next run) so drift on a noisy machine
+ * hits both sides of each ratio alike. Progress goes to stderr, the results to stdout.
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,10 +49,15 @@ const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_PKGS = join(REPO, 'test/fixtures/bench');
 const IMAGE_PATH = '/v2/all/manifests/latest';
+/** The same image with zstd layers (the `zstd` meta-package). */
+const ZSTD_IMAGE_PATH = '/v2/zstd/all/manifests/latest';
+/** The floors' compressors: the origin's default levels (GZIP_LEVEL 6, ZSTD_LEVEL 3). */
+const GZIP_FLOOR = 'gzip -6';
+const ZSTD_FLOOR = 'zstd -3 -T0';
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 /** Layers the origin compresses at once (its default), and the ways the parallel floor splits. */
 const WAYS = Number(process.env['LAYER_CONCURRENCY'] ?? Math.max(2, availableParallelism()));
-const GOAL = { coldOverFloor: 0.7, warmOverCold: 0.1, peakRssMb: 200 };
+const GOAL = { coldOverFloor: 0.7, warmOverCold: 0.1, peakRssMb: 200, zstdColdOverFloor: 1.0, zstdColdOverGzipCold: 0.3 };
 
 interface Closure {
   out: string;
@@ -78,6 +89,13 @@ interface ColdRun {
   warmMs: number;
   warmUploaded: number | undefined;
   hitMs: number;
+  client: ClientPull;
+}
+
+/** A client's pull of the image: skopeo with decompression, then unpacking every layer. */
+interface ClientPull {
+  pullMs: number;
+  unpackMs: number;
 }
 
 async function main(cleanup: Cleanup): Promise<void> {
@@ -90,22 +108,32 @@ async function main(cleanup: Cleanup): Promise<void> {
   const floors: Timed[] = [];
   const parallelFloors: Timed[] = [];
   const colds: ColdRun[] = [];
+  const zstdFloors: Timed[] = [];
+  const zstdColds: ColdRun[] = [];
   for (let i = 1; i <= runs; i++) {
     progress(`run ${i}/${runs}: serial floor`);
-    floors.push(await serialFloor(closure.paths));
+    floors.push(await serialFloor(closure.paths, GZIP_FLOOR));
     progress(`run ${i}/${runs}: serial floor ${seconds(floors.at(-1)!.ms)}; parallel floor (${WAYS} ways)`);
     parallelFloors.push(await parallelFloor(closure, WAYS));
     progress(`run ${i}/${runs}: parallel floor ${seconds(parallelFloors.at(-1)!.ms)}; cold build`);
-    const cold = await coldRun(cleanup);
+    const cold = await coldRun(cleanup, IMAGE_PATH);
     colds.push(cold);
-    progress(`run ${i}/${runs}: cold ${seconds(cold.ms)}, warm ${seconds(cold.warmMs)}, hit ${seconds(cold.hitMs)}, peak RSS ${((cold.peakRssKb * 1024) / MB).toFixed(0)} MB`);
+    progress(`run ${i}/${runs}: cold ${seconds(cold.ms)}, warm ${seconds(cold.warmMs)}, hit ${seconds(cold.hitMs)}, peak RSS ${((cold.peakRssKb * 1024) / MB).toFixed(0)} MB, client pull ${seconds(cold.client.pullMs)} + unpack ${seconds(cold.client.unpackMs)}; zstd floor`);
+    zstdFloors.push(await serialFloor(closure.paths, ZSTD_FLOOR));
+    progress(`run ${i}/${runs}: zstd floor ${seconds(zstdFloors.at(-1)!.ms)}; zstd cold build`);
+    const zstd = await coldRun(cleanup, ZSTD_IMAGE_PATH);
+    zstdColds.push(zstd);
+    progress(`run ${i}/${runs}: zstd cold ${seconds(zstd.ms)}, warm ${seconds(zstd.warmMs)}, hit ${seconds(zstd.hitMs)}, peak RSS ${((zstd.peakRssKb * 1024) / MB).toFixed(0)} MB, client pull ${seconds(zstd.client.pullMs)} + unpack ${seconds(zstd.client.unpackMs)}`);
   }
   report(closure, floors, parallelFloors, colds);
+  reportZstd(closure, zstdFloors, zstdColds, colds);
 }
 
 /** Realises the bench image and lists its closure (store paths and total nar size). */
 async function prepare(): Promise<Closure> {
-  const built = await run('nix-build', [BENCH_PKGS, '-A', 'all', '--no-out-link', '--option', 'substituters', ''], {
+  // The bench package set copies files of the host (/usr/lib, ...): it builds outside the sandbox
+  // even on a machine whose nix.conf turns the sandbox on (nix's default without a nix.conf).
+  const built = await run('nix-build', [BENCH_PKGS, '-A', 'all', '--no-out-link', '--option', 'substituters', '', '--option', 'sandbox', 'false'], {
     cwd: REPO,
     maxBuffer: 64 * MB,
   });
@@ -133,9 +161,9 @@ async function timedWithMachine(work: () => Promise<void>): Promise<Timed> {
   return { ms, machineBusyCores: (after.busy - before.busy) / (ms / 1000) };
 }
 
-/** One timed `tar --sort=name -cf - paths | gzip -6 | sha256sum`. */
-async function serialFloor(paths: readonly string[]): Promise<Timed> {
-  return timedWithMachine(() => floorPipeline(paths));
+/** One timed `tar --sort=name -cf - paths | <compressor> | sha256sum`. */
+async function serialFloor(paths: readonly string[], compressor: string): Promise<Timed> {
+  return timedWithMachine(() => floorPipeline(paths, compressor));
 }
 
 /**
@@ -152,12 +180,13 @@ async function parallelFloor(closure: Closure, ways: number): Promise<Timed> {
     smallest.bytes += closure.narSizes.get(path) ?? 0;
   }
   return timedWithMachine(async () => {
-    await Promise.all(groups.filter((g) => g.paths.length > 0).map((g) => floorPipeline(g.paths.sort())));
+    await Promise.all(groups.filter((g) => g.paths.length > 0).map((g) => floorPipeline(g.paths.sort(), GZIP_FLOOR)));
   });
 }
 
-async function floorPipeline(paths: readonly string[]): Promise<void> {
-  const child = spawn('bash', ['-c', 'set -o pipefail; tar --sort=name -cf - "$@" | gzip -6 | sha256sum', 'bench-floor', ...paths], {
+/** Runs `tar --sort=name -cf - paths | <compressor> | sha256sum` (the compressor a fixed command line of ours). */
+async function floorPipeline(paths: readonly string[], compressor: string): Promise<void> {
+  const child = spawn('bash', ['-c', `set -o pipefail; tar --sort=name -cf - "$@" | ${compressor} | sha256sum`, 'bench-floor', ...paths], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -171,8 +200,8 @@ async function floorPipeline(paths: readonly string[]): Promise<void> {
   if (code !== 0 || !/^[0-9a-f]{64}\s/.test(stdout)) throw new Error(`floor pipeline failed (exit ${code}): ${stderr}${stdout}`);
 }
 
-/** A fresh storage dir and origin: cold GET, then warm (image cache removed) and hit GETs. */
-async function coldRun(cleanup: Cleanup): Promise<ColdRun> {
+/** A fresh storage dir and origin: cold GET of `imagePath`, then warm (image cache removed) and hit GETs, then a client's pull. */
+async function coldRun(cleanup: Cleanup, imagePath: string): Promise<ColdRun> {
   const storage = await mkdtemp(join(tmpdir(), 'nixedge-bench-'));
   const forget = cleanup.add(`temp dir ${storage}`, () => removeDir(storage));
   let origin: BenchOrigin | undefined;
@@ -193,14 +222,14 @@ async function coldRun(cleanup: Cleanup): Promise<ColdRun> {
     const threadsBefore = await threadCpuSeconds(origin.pid);
     const machineBefore = await machineCpuSeconds();
     const requestAt = performance.now();
-    const cold = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    const cold = await httpGet(origin.url + imagePath, { Accept: ACCEPT });
     const peakRssKb = await procStatusKb(origin.pid, 'VmHWM');
     const machineAfter = await machineCpuSeconds();
     const cpuAfter = await procCpuSeconds(origin.pid);
     const threadsAfter = await threadCpuSeconds(origin.pid);
     expectOk(cold.status, cold.body, origin, 'cold GET');
     const manifest = JSON.parse(cold.body.toString('utf8')) as { layers: Array<{ size: number }> };
-    const coldLogs = origin.logs.filter((line) => line.receivedAt >= requestAt);
+    const coldLogs = await requestLogs(origin, imagePath, requestAt);
     if (!coldLogs.some((line) => line.step === 'build')) throw new Error('the cold GET did not log a build step');
     const steps: Record<string, number> = {};
     for (const line of coldLogs) {
@@ -215,19 +244,20 @@ async function coldRun(cleanup: Cleanup): Promise<ColdRun> {
     const entries = await readdir(imagesDir);
     if (entries.length === 0) throw new Error(`no image cache entry in ${imagesDir} after the cold build`);
     await Promise.all(entries.map((entry) => rm(join(imagesDir, entry), { force: true })));
-    const warmFrom = origin.logs.length;
-    const warm = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    const warmAt = performance.now();
+    const warm = await httpGet(origin.url + imagePath, { Accept: ACCEPT });
     expectOk(warm.status, warm.body, origin, 'warm GET');
-    const warmLogs = origin.logs.slice(warmFrom);
+    const warmLogs = await requestLogs(origin, imagePath, warmAt);
     if (!warmLogs.some((line) => line.step === 'build')) throw new Error('the warm GET did not rebuild (no build step logged)');
     const publish = warmLogs.find((line) => line.step === 'publish');
     const warmUploaded = typeof publish?.['uploaded'] === 'number' ? publish['uploaded'] : undefined;
 
     // Hit: the image cache entry is back.
-    const hitFrom = origin.logs.length;
-    const hit = await httpGet(origin.url + IMAGE_PATH, { Accept: ACCEPT });
+    const hitAt = performance.now();
+    const hit = await httpGet(origin.url + imagePath, { Accept: ACCEPT });
     expectOk(hit.status, hit.body, origin, 'cache-hit GET');
-    if (origin.logs.slice(hitFrom).some((line) => line.step === 'build')) throw new Error('the repeat GET rebuilt the image');
+    if ((await requestLogs(origin, imagePath, hitAt)).some((line) => line.step === 'build')) throw new Error('the repeat GET rebuilt the image');
+    const client = await clientPull(cleanup, origin.host, imagePath);
 
     return {
       ms: cold.ms,
@@ -244,10 +274,53 @@ async function coldRun(cleanup: Cleanup): Promise<ColdRun> {
       warmMs: warm.ms,
       warmUploaded,
       hitMs: hit.ms,
+      client,
     };
   } finally {
     await origin?.stop();
     await removeDir(storage);
+    forget();
+  }
+}
+
+/**
+ * The origin's log lines from `since` to the request log line of a GET of `path`, which the origin
+ * writes last, after answering: the lines come through a pipe and may arrive after the answer.
+ */
+async function requestLogs(origin: BenchOrigin, path: string, since: number): Promise<LogLine[]> {
+  const done = await origin.waitForLog((line) => line.msg === 'request' && line['path'] === path && line.receivedAt >= since);
+  return origin.logs.filter((line) => line.receivedAt >= since && line.receivedAt <= done.receivedAt);
+}
+
+/**
+ * What the image costs a client: `skopeo copy --dest-decompress docker://<origin>/<image>
+ * dir:<tmp>` (the pull, verifying and decompressing every layer, as containerd and podman do),
+ * then `tar -xf` of each decompressed layer, in order, into one root filesystem (the same work
+ * for either codec). Both on this machine, from the origin's filesystem storage over loopback,
+ * into /dev/shm where there is one: written to disk, the second image's unpacking waited for the
+ * first one's writeback (4.5 s instead of 1.0 s for the same tar files).
+ */
+async function clientPull(cleanup: Cleanup, host: string, imagePath: string): Promise<ClientPull> {
+  const image = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(imagePath);
+  if (!image) throw new Error(`Expected a manifest path, got ${imagePath}`);
+  const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'nixedge-bench-pull-'));
+  const forget = cleanup.add(`temp dir ${dir}`, () => removeDir(dir));
+  try {
+    const layout = join(dir, 'image');
+    const pullStarted = performance.now();
+    await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-decompress', `docker://${host}/${image[1]}:${image[2]}`, `dir:${layout}`]);
+    const pullMs = performance.now() - pullStarted;
+    const manifest = JSON.parse(await readFile(join(layout, 'manifest.json'), 'utf8')) as { layers: Array<{ mediaType: string; digest: string }> };
+    const rootfs = join(dir, 'rootfs');
+    await mkdir(rootfs);
+    const unpackStarted = performance.now();
+    for (const layer of manifest.layers) {
+      if (!layer.mediaType.endsWith('.tar')) throw new Error(`Expected skopeo to decompress every layer, got ${layer.mediaType}`);
+      await run('tar', ['-x', '-f', join(layout, layer.digest.slice('sha256:'.length)), '-C', rootfs]);
+    }
+    return { pullMs, unpackMs: performance.now() - unpackStarted };
+  } finally {
+    await removeDir(dir);
     forget();
   }
 }
@@ -306,11 +379,51 @@ function report(closure: Closure, floorRuns: Timed[], parallelRuns: Timed[], col
     `machine CPU busy (all tenants; cores): serial floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; parallel floors ${busy(parallelRuns.map((r) => r.machineBusyCores))}; cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${colds.map((c) => ((c.originCpuS + c.childCpuS) / (c.ms / 1000)).toFixed(2)).join(', ')}`,
     `warm build uploads: ${list(colds.map((c) => c.warmUploaded ?? Number.NaN), (v) => String(v))} store-path layers re-uploaded (goal: 0)`,
   ];
-  process.stdout.write(lines.join('\n') + '\n\n' + diagnosis(closure, colds).join('\n') + '\n');
+  process.stdout.write(lines.join('\n') + '\n\n' + diagnosis(closure, colds, 'gzip').join('\n') + '\n');
+}
+
+/** The zstd part of the report: each figure beside its floor, the gzip build or the gzip pull of the same runs. */
+function reportZstd(closure: Closure, floorRuns: Timed[], colds: ColdRun[], gzipColds: ColdRun[]): void {
+  const floors = floorRuns.map((r) => r.ms);
+  const floor = median(floors);
+  const cold = median(colds.map((c) => c.ms));
+  const gzipCold = median(gzipColds.map((c) => c.ms));
+  const warm = median(colds.map((c) => c.warmMs));
+  const rssMb = colds.map((c) => (c.peakRssKb * 1024) / MB);
+  const gzipRssMb = median(gzipColds.map((c) => (c.peakRssKb * 1024) / MB));
+  const compressed = median(colds.map((c) => c.compressedBytes));
+  const gzipCompressed = median(gzipColds.map((c) => c.compressedBytes));
+  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
+  const cores = availableParallelism();
+  const busy = (runs: number[]): string => `${runs.map((v) => v.toFixed(2)).join(', ')} of ${cores}`;
+  const client = (runs: ColdRun[], pick: (pull: ClientPull) => number): number => median(runs.map((c) => pick(c.client)));
+  const pull = (c: ClientPull): number => c.pullMs;
+  const unpack = (c: ClientPull): number => c.unpackMs;
+  const both = (c: ClientPull): number => c.pullMs + c.unpackMs;
+  const clientLine = (what: string, pick: (pull: ClientPull) => number): string =>
+    `${what}: zstd ${seconds(client(colds, pick))} (baseline: gzip ${seconds(client(gzipColds, pick))}, ratio: ${ratio(client(colds, pick), client(gzipColds, pick))}, goal: none; runs: zstd ${list(colds.map((c) => pick(c.client)), seconds)}; gzip ${list(gzipColds.map((c) => pick(c.client)), seconds)})`;
+
+  const lines = [
+    `zstd layers: image ${ZSTD_IMAGE_PATH}, ${colds.length} runs (medians), each run beside the gzip run above`,
+    '',
+    `zstd floor: ${seconds(floor)} (tar --sort=name | ${ZSTD_FLOOR} | sha256sum; runs: ${list(floors, seconds)})`,
+    `zstd cold build: ${seconds(cold)} (baseline: zstd floor ${seconds(floor)}, ratio: ${ratio(cold, floor)}, goal: <= ${GOAL.zstdColdOverFloor.toFixed(1)}; runs: ${list(colds.map((c) => c.ms), seconds)})`,
+    `zstd cold build vs gzip cold build: ${seconds(cold)} (baseline: gzip cold ${seconds(gzipCold)}, ratio: ${ratio(cold, gzipCold)}, goal: <= ${GOAL.zstdColdOverGzipCold}; runs: ${list(colds.map((c, i) => c.ms / (gzipColds[i]?.ms ?? Number.NaN)), (v) => v.toFixed(2))})`,
+    `zstd warm build (layers cached, image cache removed): ${seconds(warm)} (baseline: zstd cold ${seconds(cold)}, ratio: ${ratio(warm, cold)}, goal: < ${GOAL.warmOverCold}; runs: ${list(colds.map((c) => c.warmMs), seconds)}; re-uploaded: ${list(colds.map((c) => c.warmUploaded ?? Number.NaN), String)})`,
+    `zstd peak RSS of the origin, cold build (VmHWM): median ${median(rssMb).toFixed(0)} MB, max ${Math.max(...rssMb).toFixed(0)} MB (baseline: gzip cold build ${gzipRssMb.toFixed(0)} MB, ratio: ${ratio(median(rssMb), gzipRssMb)}, goal: < ${GOAL.peakRssMb} MB; runs: ${list(rssMb, (v) => v.toFixed(0))})`,
+    `zstd compressed size (sum of layers): ${megabytes(compressed)} (baseline: gzip ${megabytes(gzipCompressed)}, ratio: ${ratio(compressed, gzipCompressed)}; closure ${megabytes(closure.narBytes)}, ratio: ${ratio(compressed, closure.narBytes)}, goal: none)`,
+    `throughput, zstd cold: ${(closure.narBytes / MB / (cold / 1000)).toFixed(1)} MB/s of closure (baseline: zstd floor ${(closure.narBytes / MB / (floor / 1000)).toFixed(1)} MB/s, ratio: ${ratio(floor, cold)}, goal: >= 1)`,
+    clientLine('client pull with decompression (skopeo copy --dest-decompress to dir:)', pull),
+    clientLine('client unpack of the decompressed layers (tar -x each, in order)', unpack),
+    clientLine('client pull and unpack', both),
+    `origin CPU during the zstd cold build: ${median(colds.map((c) => c.originCpuS)).toFixed(1)} s own + ${median(colds.map((c) => c.childCpuS)).toFixed(1)} s children (baseline: gzip cold ${median(gzipColds.map((c) => c.originCpuS)).toFixed(1)} s own, ratio: ${ratio(median(colds.map((c) => c.originCpuS)), median(gzipColds.map((c) => c.originCpuS)))})`,
+    `machine CPU busy (all tenants; cores): zstd floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; zstd cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${colds.map((c) => ((c.originCpuS + c.childCpuS) / (c.ms / 1000)).toFixed(2)).join(', ')}`,
+  ];
+  process.stdout.write('\n' + lines.join('\n') + '\n\n' + diagnosis(closure, colds, 'zstd').join('\n') + '\n');
 }
 
 /** Where the median cold build's time went: steps and a per-layer timeline. */
-function diagnosis(closure: Closure, colds: ColdRun[]): string[] {
+function diagnosis(closure: Closure, colds: ColdRun[], codec: string): string[] {
   const sorted = [...colds].sort((a, b) => a.ms - b.ms);
   const c = sorted[Math.floor((sorted.length - 1) / 2)]!;
   const layers = [...c.layerTimings].sort((a, b) => a.startMs - b.startMs);
@@ -318,7 +431,7 @@ function diagnosis(closure: Closure, colds: ColdRun[]): string[] {
   const last = Math.max(...layers.map((l) => l.endMs));
   const busy = layers.reduce((sum, l) => sum + l.durationMs, 0);
   const out = [
-    `diagnosis (median cold run, ${seconds(c.ms)}):`,
+    `diagnosis (median ${codec} cold run, ${seconds(c.ms)}):`,
     `  steps: ${['evaluate', 'realise', 'closure-graph', 'customisation-layer', 'build']
       .filter((s) => c.steps[s] !== undefined)
       .map((s) => `${s} ${seconds(c.steps[s]!)}`)

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:test';
 import { EdgeCache } from './cache.ts';
 import { parseImageName } from '../shared/reference.ts';
 import { MAX_WRITE_BACK_BYTES } from '../shared/protocol.ts';
-import { testImage, testIndex } from './test/fixtures.ts';
+import { testImage, testIndex, zstdTestImage } from './test/fixtures.ts';
 import {
   DOCKER_ACCEPT,
   OCI_ACCEPT,
@@ -119,6 +119,54 @@ describe('hits from KV', () => {
     const reordered = await send('/v2/htop/shell/git/htop/manifests/latest');
     expect(reordered.headers.get('x-nixedge-cache')).toBe('HIT');
     expect(reordered.headers.get('docker-content-digest')).toBe(image.docker.digest);
+  });
+});
+
+describe('zstd images (OCI only)', () => {
+  it('serves a cached zstd image to OCI clients and refuses it to Docker-only ones with 404 MANIFEST_UNKNOWN saying why', async () => {
+    const image = await zstdTestImage('zstd-hit');
+    expect((await postWriteBack(JSON.stringify(writeBackFor(image, 'zstd/shell/hit', 'latest', false)))).status).toBe(204);
+    const oci = await send('/v2/shell/hit/zstd/manifests/latest', { headers: { Accept: OCI_ACCEPT } });
+    expect(oci.status).toBe(200);
+    expect(oci.headers.get('x-nixedge-cache')).toBe('HIT');
+    expect(oci.headers.get('content-type')).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(await oci.text()).toBe(image.oci.body);
+
+    for (const accept of [DOCKER_ACCEPT, undefined]) {
+      const docker = await send('/v2/zstd/shell/hit/manifests/latest', accept === undefined ? {} : { headers: { Accept: accept } });
+      expect(docker.status).toBe(404);
+      expect(docker.headers.get('x-nixedge-cache')).toBe('HIT');
+      expect(docker.headers.get('vary')).toBe('Accept, User-Agent');
+      expect(docker.headers.get('cache-control')).toBe('no-store');
+      const body = (await docker.json()) as { errors: { code: string; message: string }[] };
+      expect(body.errors[0]?.code).toBe('MANIFEST_UNKNOWN');
+      expect(body.errors[0]?.message).toMatch(/^zstd\/shell\/hit:latest has zstd-compressed layers .* accepts only Docker manifests/);
+    }
+    const head = await send('/v2/zstd/shell/hit/manifests/latest', { method: 'HEAD', headers: { Accept: DOCKER_ACCEPT } });
+    expect(head.status).toBe(404);
+    // Docker Engine 20.10 accepts OCI manifests but cannot unpack zstd: refused by its User-Agent; 23 pulls it.
+    const userAgent = (version: string) => `docker/${version} go/go1.19.8 git-commit/5d6db84 kernel/6.1.0 os/linux arch/amd64`;
+    const old = await send('/v2/zstd/shell/hit/manifests/latest', { headers: { Accept: `${DOCKER_ACCEPT}, ${OCI_ACCEPT}`, 'User-Agent': userAgent('20.10.24+dfsg1') } });
+    expect(old.status).toBe(404);
+    expect(((await old.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/which Docker Engine 20\.10\.24\+dfsg1 cannot unpack/);
+    const current = await send('/v2/zstd/shell/hit/manifests/latest', { headers: { Accept: `${DOCKER_ACCEPT}, ${OCI_ACCEPT}`, 'User-Agent': userAgent('23.0.1') } });
+    expect(current.status).toBe(200);
+    // The gzip image of the same packages is another name: not written back, so a miss.
+    const gzip = await send('/v2/shell/hit/manifests/latest', { method: 'HEAD', headers: { Accept: DOCKER_ACCEPT } });
+    expect(gzip.headers.get('x-nixedge-cache')).toBe('MISS');
+    expect((await originRequests()).map((r) => r.path)).toEqual(['/v2/shell/hit/manifests/latest']);
+  });
+
+  it("passes the origin's refusal of a Docker-only client on and does not remember it for the name", async () => {
+    const docker = await send('/v2/zstd/hello/manifests/latest', { headers: { Accept: DOCKER_ACCEPT } });
+    expect(docker.status).toBe(404);
+    expect(docker.headers.get('x-nixedge-cache')).toBe('MISS');
+    expect(await errorCode(docker)).toBe('MANIFEST_UNKNOWN');
+    const oci = await send('/v2/zstd/hello/manifests/latest', { headers: { Accept: OCI_ACCEPT } });
+    expect(oci.status).toBe(200);
+    expect(oci.headers.get('content-type')).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(await oci.text()).toBe((await zstdTestImage('hello')).oci.body);
+    expect((await originRequests()).length).toBe(2);
   });
 });
 

@@ -41,10 +41,15 @@ export async function rememberedRefusal(canonicalName: string, tag: string, meth
   return new Response(method === 'HEAD' ? null : cached.body, { status, statusText, headers });
 }
 
-/** Remembers `response` when it is a refusal of a GET; returns the response to send on. */
+/**
+ * Remembers `response` when it is a refusal of a GET; returns the response to send on. A refusal
+ * that varies by Accept (a zstd image refused to a Docker-only client, shared/oci-only.ts) is not
+ * the name's: another client may pull it, so it is never remembered.
+ */
 export async function rememberRefusal(canonicalName: string, tag: string, method: string, response: Response): Promise<Response> {
-  // Only the registry's JSON answers: a page made for a browser must never reach a registry client.
-  if (method !== 'GET' || !REFUSALS.has(response.status) || !(response.headers.get('content-type') ?? '').startsWith('application/json')) return response;
+  // Only the registry's JSON answers, and none that depends on the client's Accept: a page made for a
+  // browser, or a zstd image's refusal of a Docker-only client, must never reach another client.
+  if (method !== 'GET' || !REFUSALS.has(response.status) || !(response.headers.get('content-type') ?? '').startsWith('application/json') || variesByAccept(response)) return response;
   const body = await response.arrayBuffer();
   const headers = new Headers(response.headers);
   // Caches store only some statuses (not 400) and may drop a reason phrase: both go in headers
@@ -57,4 +62,9 @@ export async function rememberRefusal(canonicalName: string, tag: string, method
   headers.delete(REASON_HEADER);
   headers.set('Cache-Control', 'no-store');
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Whether an answer depends on the request's Accept header (its Vary names it). */
+function variesByAccept(response: Response): boolean {
+  return (response.headers.get('vary') ?? '').split(',').some((field) => field.trim().toLowerCase() === 'accept');
 }

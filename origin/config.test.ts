@@ -28,6 +28,8 @@ test('defaults with only a package source and a storage path', () => {
   assert.equal(config.popularityUrl, undefined);
   assert.equal(config.layerBudget, 94);
   assert.equal(config.gzipLevel, 6);
+  assert.equal(config.layerCompression, 'gzip');
+  assert.equal(config.zstdLevel, 3);
   assert.ok(config.layerConcurrency >= 2);
   assert.equal(config.maxConcurrentBuilds, 2);
   assert.equal(config.maxQueuedBuilds, 32);
@@ -43,6 +45,8 @@ test('explicit values are read', () => {
     NIX_POPULARITY_URL: 'https://example.com/popularity.json',
     LAYER_BUDGET: '50',
     GZIP_LEVEL: '9',
+    LAYER_COMPRESSION: 'zstd',
+    ZSTD_LEVEL: '19',
     LAYER_CONCURRENCY: '3',
     MAX_CONCURRENT_BUILDS: '4',
     MAX_QUEUED_BUILDS: '0',
@@ -56,6 +60,7 @@ test('explicit values are read', () => {
     [config.layerConcurrency, config.maxConcurrentBuilds, config.maxQueuedBuilds, config.logLevel],
     [3, 4, 0, 'debug'],
   );
+  assert.deepEqual([config.layerCompression, config.zstdLevel], ['zstd', 19]);
 });
 
 test('empty numeric variables mean their defaults (PORT= is not port 0)', () => {
@@ -100,6 +105,10 @@ test('invalid values are a ConfigError naming the variable', () => {
     ['PORT', '0x50'],
     ['PORT', '1e3'],
     ['GZIP_LEVEL', '10'],
+    ['LAYER_COMPRESSION', 'brotli'],
+    ['LAYER_COMPRESSION', 'ZSTD'],
+    ['ZSTD_LEVEL', '0'],
+    ['ZSTD_LEVEL', '20'],
     ['MAX_CONCURRENT_BUILDS', '-1'],
     ['LOG_LEVEL', 'verbose'],
     ['NIXERY_STORAGE_BACKEND', 'azure'],

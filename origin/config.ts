@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { NIXPKGS_LOCATIONS, type PackageSource } from './nix/source.ts';
 import { PLATFORMS, type Platform } from '../shared/platforms.ts';
+import { LAYER_COMPRESSIONS, type LayerCompression } from '../shared/media-types.ts';
+import { CODEC_LEVELS } from './tarball/codec.ts';
 
 export type StorageConfig =
   | { backend: 'filesystem'; path: string }
@@ -50,6 +52,9 @@ export interface OriginConfig {
   /** Most store-path layers per image; the customisation layer comes on top. */
   layerBudget: number;
   gzipLevel: number;
+  /** How layers are compressed unless the image name says `zstd` (LAYER_COMPRESSION). */
+  layerCompression: LayerCompression;
+  zstdLevel: number;
   /** Layers compressed and uploaded at once within one build. */
   layerConcurrency: number;
   maxConcurrentBuilds: number;
@@ -158,7 +163,13 @@ const envSchema = z.object({
   NIX_TIMEOUT: integer(60, 1, 86400),
   NIX_POPULARITY_URL: optionalString,
   LAYER_BUDGET: integer(94, 1, 120),
-  GZIP_LEVEL: integer(6, 1, 9),
+  GZIP_LEVEL: integer(CODEC_LEVELS.gzip.default, 1, CODEC_LEVELS.gzip.max),
+  LAYER_COMPRESSION: z
+    .enum(LAYER_COMPRESSIONS, {
+      message: 'Expected LAYER_COMPRESSION to be "gzip" (every client) or "zstd" (OCI clients that read zstd: containerd 1.5+, podman, skopeo, crane, Docker 23+)',
+    })
+    .default('gzip'),
+  ZSTD_LEVEL: integer(CODEC_LEVELS.zstd.default, CODEC_LEVELS.zstd.min, CODEC_LEVELS.zstd.max),
   LAYER_CONCURRENCY: integer(Math.max(2, availableParallelism()), 1, 64),
   MAX_CONCURRENT_BUILDS: integer(2, 1, 64),
   MAX_QUEUED_BUILDS: integer(32, 0, 10000),
@@ -236,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
     popularityUrl: vars.NIX_POPULARITY_URL,
     layerBudget: vars.LAYER_BUDGET,
     gzipLevel: vars.GZIP_LEVEL,
+    layerCompression: vars.LAYER_COMPRESSION,
+    zstdLevel: vars.ZSTD_LEVEL,
     layerConcurrency: vars.LAYER_CONCURRENCY,
     maxConcurrentBuilds: vars.MAX_CONCURRENT_BUILDS,
     maxQueuedBuilds: vars.MAX_QUEUED_BUILDS,

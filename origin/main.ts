@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     builds,
     logger,
     layering: { name: DEFAULT_LAYERING_NAME, algorithm: defaultLayering, budget: config.layerBudget, popularity },
-    gzipLevel: config.gzipLevel,
+    compression: { default: config.layerCompression, levels: { gzip: config.gzipLevel, zstd: config.zstdLevel } },
     layerConcurrency: config.layerConcurrency,
     nixTimeoutSeconds: config.nixTimeoutSeconds,
     maxImageBytes: config.maxImageBytes,

@@ -41,5 +41,8 @@ describe('storage and KV keys: golden vectors', () => {
       await kvTagKey('nixedge-image/v1\nsystem=aarch64-linux\nshell=false\ngit', '0123456789abcdef0123456789abcdef01234567'),
       't/c3a8def45e17298dec05f465a62a0e2f66312c216fafaf96f511b4e47f712c24',
     );
+    // `zstd/shell/hello`: the compression line sits between shell= and the packages.
+    const zstdShellHello = 'nixedge-image/v1\nsystem=x86_64-linux\nshell=true\ncompression=zstd\nbashinteractive\ncoreutils\nhello\nmoreutils\nnano';
+    assert.equal(await kvTagKey(zstdShellHello, 'latest'), 't/2ed416aa823a5293da5390e1f15eb5f654dedbb5d826dc529a2590abb71be447');
   });
 });

@@ -5,11 +5,17 @@ export const MediaType = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  /** zstd layers exist only in OCI: Docker v2 schema 2 has no media type for them. */
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
+
+/** How layer blobs are compressed: gzip (every client) or zstd (OCI only; containerd 1.5+, podman, skopeo, crane, Docker 23+). */
+export const LAYER_COMPRESSIONS = ['gzip', 'zstd'] as const;
+export type LayerCompression = (typeof LAYER_COMPRESSIONS)[number];
 
 /** Every media type a manifest may declare: image manifests and lists of them, OCI and Docker. */
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest, MediaType.ociIndex, MediaType.dockerManifestList];

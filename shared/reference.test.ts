@@ -70,6 +70,9 @@ describe('parseImageName: valid names', () => {
     ['git/arm64/shell', ['bashinteractive', 'coreutils', 'git', 'moreutils', 'nano'], 'aarch64-linux', true],
     ['shell.foo', ['shell.foo']],
     ['arm64.x/shells', ['arm64.x', 'shells']],
+    ['zstd/git', ['git']],
+    ['git/zstd/arm64', ['git'], 'aarch64-linux', false],
+    ['zstd.bin', ['zstd.bin']],
   ];
   for (const [name, packages, system = 'x86_64-linux', shell = false] of cases) {
     it(`accepts ${JSON.stringify(name)}`, () => {
@@ -116,6 +119,17 @@ describe('parseImageName: normalisation', () => {
     assert.deepEqual(parseImageName('nano/shell/coreutils'), parseImageName('shell'));
   });
 
+  it('takes zstd as the layer compression, in any position, combined with the others', () => {
+    assert.equal(parseImageName('git').compression, undefined, 'no zstd: the registry\'s default');
+    const zstd = parseImageName('arm64/zstd/shell/git');
+    assert.equal(zstd.compression, 'zstd');
+    assert.equal(zstd.system, 'aarch64-linux');
+    assert.equal(zstd.shell, true);
+    for (const other of ['git/shell/zstd/arm64', 'zstd/arm64/git/shell/zstd']) assert.deepEqual(parseImageName(other), zstd);
+    assert.equal(parseImageName('zstd.bin').compression, undefined, 'zstd.bin is nixpkgs\' zstd package (an output)');
+    assert.notEqual(parseImageName('zstd/git').canonical, parseImageName('git').canonical);
+  });
+
   it('puts the system in the canonical form', () => {
     assert.notEqual(parseImageName('git').canonical, parseImageName('arm64/git').canonical);
     assert.equal(parseImageName('arm64/git').system, 'aarch64-linux');
@@ -134,17 +148,31 @@ describe('parseImageName: normalisation', () => {
       'nano',
     ].join('\n'));
     assert.equal(parseImageName('arm64').canonical, 'nixedge-image/v1\nsystem=aarch64-linux\nshell=false');
+    // zstd adds a line; names without it keep the form they always had (the edge's tag keys).
+    assert.equal(parseImageName('hello/zstd/shell').canonical, [
+      'nixedge-image/v1',
+      'system=x86_64-linux',
+      'shell=true',
+      'compression=zstd',
+      'bashinteractive',
+      'coreutils',
+      'hello',
+      'moreutils',
+      'nano',
+    ].join('\n'));
+    assert.equal(parseImageName('zstd/arm64').canonical, 'nixedge-image/v1\nsystem=aarch64-linux\nshell=false\ncompression=zstd');
   });
 
   it('never gives different package sets the same canonical form', () => {
     const names = [
       'a', 'b', 'a/b', 'a.b', 'a_b', 'a__b', 'a-b', 'a--b', 'ab', 'a/b/c', 'a.b/c', 'a/b.c', 'a.b.c',
       'shell', 'arm64', 'shell/arm64', 'bashinteractive/coreutils/moreutils/nano', 'arm64/a', 'shell/a',
+      'zstd', 'zstd/a', 'zstd/shell', 'zstd/arm64', 'zstd.bin', 'zstd/zstd.bin',
     ];
     const seen = new Map<string, string>();
     for (const name of names) {
-      const { canonical, packages, system, shell } = parseImageName(name);
-      const identity = JSON.stringify([packages, system, shell]);
+      const { canonical, packages, system, shell, compression } = parseImageName(name);
+      const identity = JSON.stringify([packages, system, shell, compression]);
       const previous = seen.get(canonical);
       assert.ok(previous === undefined || previous === identity, `${name} collides with ${previous}`);
       seen.set(canonical, identity);
@@ -155,7 +183,7 @@ describe('parseImageName: normalisation', () => {
   it('gives the same canonical form for 200 random permutations of a component list', () => {
     const components = [
       'git', 'htop', 'python3packages.numpy', 'shell', 'arm64', 'jq', 'gcc-unwrapped', 'a__b', 'git',
-      'curl', 'perl5_xml', 'nodepackages.typescript', 'shell', 'z', '0',
+      'curl', 'perl5_xml', 'nodepackages.typescript', 'shell', 'z', '0', 'zstd',
     ];
     const expected = parseImageName(components.join('/'));
     const next = random(42);

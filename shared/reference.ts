@@ -19,11 +19,13 @@
  * (`python3packages` -> `python3Packages`); a name with upper case is rejected with a message
  * saying so rather than silently lower-cased, because no client would send it anyway.
  *
- * Two components are meta-packages, recognised only as whole components:
+ * Three components are meta-packages, recognised only as whole components:
  *   `shell`   adds bashinteractive, coreutils, moreutils and nano, and makes the image's Cmd a shell;
- *   `arm64`   builds for aarch64-linux instead of x86_64-linux.
- * (`shell.foo` is an ordinary attribute path.) Components are a set: their order and duplicates do
- * not change the image. A name of meta-packages alone is valid (`arm64` is an empty image).
+ *   `arm64`   builds for aarch64-linux instead of x86_64-linux;
+ *   `zstd`    compresses the layers with zstd, whatever the registry's default (LAYER_COMPRESSION).
+ * (`shell.foo` is an ordinary attribute path; so nixpkgs' own `zstd` package is reached by an
+ * output, `zstd.bin`.) Components are a set: their order and duplicates do not change the image.
+ * A name of meta-packages alone is valid (`arm64` is an empty image).
  *
  * Limits: 255 characters is Docker's own limit; note that clients apply it to the whole reference
  * including the registry host, so with a long host name a client may refuse a somewhat shorter
@@ -54,6 +56,7 @@
 
 import { RegistryError } from './errors.ts';
 import type { Digest } from './digest.ts';
+import type { LayerCompression } from './media-types.ts';
 
 /** The systems an image can be built for. */
 export type NixSystem = 'x86_64-linux' | 'aarch64-linux';
@@ -71,7 +74,7 @@ export const limits = Object.freeze({
 });
 
 /** Components that are not packages but options of the image. */
-export const META_PACKAGES = Object.freeze(['arm64', 'shell'] as const);
+export const META_PACKAGES = Object.freeze(['arm64', 'shell', 'zstd'] as const);
 export type MetaPackage = (typeof META_PACKAGES)[number];
 
 /** Whether a component is a meta-package rather than a package. */
@@ -98,10 +101,15 @@ export interface ImageName {
   shell: boolean;
   /** Whether the name itself picks the system (`arm64`): such a name is one image, never a multi-platform index. */
   systemChosen: boolean;
+  /** The layer compression the name asks for (`zstd`); undefined = the registry's default. */
+  compression: LayerCompression | undefined;
   /**
    * Canonical form, used in cache keys: equal exactly for names that differ only in the order or
    * duplicates of components. Lines separated by "\n" (which no valid component contains):
-   * `nixedge-image/v1`, `system=<system>`, `shell=<true|false>`, then one line per package.
+   * `nixedge-image/v1`, `system=<system>`, `shell=<true|false>`, `compression=zstd` only when the
+   * name asks for it, then one line per package. That line is optional so that every name without
+   * `zstd` keeps the canonical form (and so the edge's tag keys and the image cache's keys) it had
+   * before `zstd` existed; no package line contains "=", so it cannot be mistaken for a package.
    */
   canonical: string;
 }
@@ -213,17 +221,19 @@ export function parseImageName(name: string): ImageName {
   // Default sort compares UTF-16 code units: locale-independent, the same on every machine.
   const sorted = [...packages].sort();
   const system: NixSystem = metas.has('arm64') ? 'aarch64-linux' : DEFAULT_SYSTEM;
-  return { packages: sorted, system, shell, canonical: canonicalName(system, shell, sorted), systemChosen: metas.has('arm64') };
+  const compression: LayerCompression | undefined = metas.has('zstd') ? 'zstd' : undefined;
+  return { packages: sorted, system, shell, compression, canonical: canonicalName(system, shell, compression, sorted), systemChosen: metas.has('arm64') };
 }
 
-/** The canonical form of a name's parts (see ImageName.canonical). */
-function canonicalName(system: NixSystem, shell: boolean, packages: readonly string[]): string {
-  return ['nixedge-image/v1', `system=${system}`, `shell=${shell}`, ...packages].join('\n');
+/** The canonical form of a name's parts (see ImageName.canonical): a compression line only for names that ask for one. */
+function canonicalName(system: NixSystem, shell: boolean, compression: LayerCompression | undefined, packages: readonly string[]): string {
+  const options = [`system=${system}`, `shell=${shell}`, ...(compression === undefined ? [] : [`compression=${compression}`])];
+  return ['nixedge-image/v1', ...options, ...packages].join('\n');
 }
 
 /** The same image name built for another system (one platform of a multi-platform image). */
 export function withSystem(name: ImageName, system: NixSystem): ImageName {
-  return { ...name, system, canonical: canonicalName(system, name.shell, name.packages) };
+  return { ...name, system, canonical: canonicalName(system, name.shell, name.compression, name.packages) };
 }
 
 /** The attribute names of a package of an ImageName: `python3packages.numpy` -> [python3packages, numpy]. */

@@ -9,6 +9,9 @@ import type { Digest } from '../../shared/digest.ts';
 import { negotiateManifest } from '../../shared/media-types.ts';
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import { CACHE_CONTROL, VARY_ACCEPT } from '../../shared/http.ts';
+import type { RegistryError } from '../../shared/errors.ts';
+import { registryErrorResponse } from '../../shared/error-response.ts';
+import { ociOnlyRefusal } from '../../shared/oci-only.ts';
 import type { EdgeEnv } from '../env.ts';
 import { edgeConfig, type EdgeConfig } from '../config.ts';
 import { EdgeCache, type CachedManifest } from '../cache.ts';
@@ -32,11 +35,18 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
 
   const pointer = await cache.tagPointer(name.canonical, reference.tag);
   if (pointer) {
-    const descriptor = pointer.manifests[negotiateManifest(c.req.header('accept'), { lists: pointer.manifests['oci-index'] !== undefined })];
+    const flavour = negotiateManifest(c.req.header('accept'), { lists: pointer.manifests['oci-index'] !== undefined });
+    const descriptor = pointer.manifests[flavour];
     const hit = descriptor && (await cache.manifest(descriptor.digest));
     if (descriptor && hit) {
       const fresh = pointer.freshUntil === null || pointer.freshUntil > Date.now();
       if (!fresh) c.executionCtx.waitUntil(cache.refreshOnce(name.canonical, reference.tag, () => refreshTag(config, c.req.raw)));
+      const request = { name: c.req.param('name') ?? '', tag: reference.tag, flavour, userAgent: c.req.header('user-agent') };
+      const ociOnly = await ociOnlyRefusal(request, { mediaType: hit.mediaType, body: new Uint8Array(hit.bytes) }, async (digest) => {
+        const manifest = await cache.manifest(digest);
+        return manifest && { mediaType: manifest.mediaType, body: new Uint8Array(manifest.bytes) };
+      });
+      if (ociOnly) return refusalResponse(ociOnly, fresh ? 'HIT' : 'STALE');
       const cacheControl = pointer.pinned ? CACHE_CONTROL.negotiatedImmutable : CACHE_CONTROL.negotiatedRevalidate;
       return manifestResponse(c, hit, descriptor.digest, fresh ? 'HIT' : 'STALE', { 'Cache-Control': cacheControl, ...VARY_ACCEPT });
     }
@@ -47,6 +57,13 @@ export async function serveManifest(c: Context<EdgeEnv>): Promise<Response> {
   if (refused) return refused;
   await limitColdRequests(c);
   return rememberRefusal(name.canonical, reference.tag, c.req.method, await forwardToOrigin(c, config));
+}
+
+/** A registry error answered from the cache (zstd images to Docker-only clients), marked with how. */
+function refusalResponse(error: RegistryError, status: CacheStatus): Response {
+  const response = registryErrorResponse(error);
+  response.headers.set(CACHE_STATUS_HEADER, status);
+  return response;
 }
 
 /** A manifest response with every header clients rely on, for GET and HEAD alike. */

@@ -36,6 +36,17 @@ export interface TestImage {
   docker: { body: string; digest: `sha256:${string}` };
 }
 
+/**
+ * A small image of zstd layers, as the origin publishes it: one OCI manifest, which is also its
+ * Docker flavour (shared/oci-only.ts refuses it to Docker-only clients).
+ */
+export async function zstdTestImage(seed: string): Promise<TestImage> {
+  const image = await testImage(seed);
+  const body = image.oci.body.replace('application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.oci.image.layer.v1.tar+zstd');
+  const oci = { body, digest: await sha256(body) };
+  return { ...image, oci, docker: oci };
+}
+
 /** A small image (one layer) whose two manifests differ only in media types, like the origin's. */
 export async function testImage(seed: string): Promise<TestImage> {
   const layer = { digest: await sha256(`layer ${seed}`), size: 1234 };

@@ -38,7 +38,10 @@ export function writeBackFor(image: TestImage, name: string, tag: string, pinned
     },
     manifests: [
       { digest: image.oci.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', body: image.oci.body },
-      { digest: image.docker.digest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: image.docker.body },
+      // A zstd image's Docker flavour is its OCI manifest: sent once, as the origin does.
+      ...(image.docker.digest === image.oci.digest
+        ? []
+        : [{ digest: image.docker.digest, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', body: image.docker.body }]),
     ],
     blobs: [image.layer, image.config],
   };

@@ -4,6 +4,8 @@
  * the test image for `hello` and records every request it gets.
  *
  *   GET|HEAD /v2/hello/manifests/<tag>   the test image (OCI or Docker by Accept); 401 if unsigned
+ *   GET|HEAD /v2/zstd/hello/manifests/<tag>  a zstd image: OCI, or the origin's 404 with Vary: Accept
+ *                                        to a Docker-only Accept (shared/oci-only.ts)
  *   GET|HEAD /v2/<other>/manifests/...   404 MANIFEST_UNKNOWN
  *   GET /v2/hello/blobs/<layer digest>   the layer bytes; other blobs 404 BLOB_UNKNOWN
  *   GET /_nixedge/status[?query]         a build status document naming the query it answered
@@ -18,7 +20,8 @@
 
 import { createServer, type Server } from 'node:http';
 import { verifyRequest } from '../../shared/signing.ts';
-import { TEST_SECRET, testImage } from './fixtures.ts';
+import { TEST_SECRET, testImage, zstdTestImage } from './fixtures.ts';
+import { ociOnlyRefusal } from '../../shared/oci-only.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -34,6 +37,7 @@ const MODES: readonly string[] = ['ok', 'hang', 'bad-gateway', 'registry-unavail
 /** Starts a stand-in origin called `name` on a free port. */
 export async function startStandInOrigin(name = 'origin'): Promise<{ port: number; close: () => Promise<void> }> {
   const image = await testImage('hello');
+  const zstdImage = await zstdTestImage('hello');
   const requests: RecordedRequest[] = [];
   let mode: Mode = 'ok';
   const server: Server = createServer((request, response) => {
@@ -76,8 +80,15 @@ export async function startStandInOrigin(name = 'origin'): Promise<{ port: numbe
       const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/?]+)/.exec(path);
       if (manifestMatch) {
         if (!verification.ok) return error(401, 'UNAUTHORIZED');
-        if (manifestMatch[1] !== 'hello') return error(404, 'MANIFEST_UNKNOWN');
-        const flavour = (request.headers.accept ?? '').includes('application/vnd.oci.image.manifest.v1+json') ? image.oci : image.docker;
+        if (manifestMatch[1] !== 'hello' && manifestMatch[1] !== 'zstd/hello') return error(404, 'MANIFEST_UNKNOWN');
+        const oci = (request.headers.accept ?? '').includes('application/vnd.oci.image.manifest.v1+json');
+        if (manifestMatch[1] === 'zstd/hello' && !oci) {
+          const request = { name: 'zstd/hello', tag: manifestMatch[2] ?? '', flavour: 'docker' as const, userAgent: undefined };
+          const refusal = await ociOnlyRefusal(request, { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: zstdImage.oci.body }, () => Promise.resolve(undefined));
+          response.writeHead(404, { 'Content-Type': 'application/json', ...refusal?.headers }).end(JSON.stringify(refusal?.toBody()));
+          return;
+        }
+        const flavour = manifestMatch[1] === 'zstd/hello' ? zstdImage.oci : oci ? image.oci : image.docker;
         const body = Buffer.from(flavour.body);
         response.writeHead(200, {
           'Content-Type': JSON.parse(flavour.body).mediaType as string,

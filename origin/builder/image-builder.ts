@@ -22,6 +22,8 @@ import { NixError } from '../nix/run.ts';
 import { closureGraph } from '../nix/graph.ts';
 import type { LayerGroup, LayeringAlgorithm, Popularity } from '../layers/types.ts';
 import { storePathEntries } from '../tarball/store-paths.ts';
+import { codecId, type LayerCodec } from '../tarball/codec.ts';
+import type { LayerCompression } from '../../shared/media-types.ts';
 import { customisationEntries } from '../image/customisation.ts';
 import { buildImage, type LayerDescriptor } from '../image/manifest.ts';
 import { LayerCache } from '../cache/layer-cache.ts';
@@ -57,7 +59,8 @@ export interface ImageBuilderOptions {
   builds: BuildQueue;
   logger: Logger;
   layering: { name: string; algorithm: LayeringAlgorithm; budget: number; popularity: Popularity };
-  gzipLevel: number;
+  /** Layer compression: the deployment's default (an image name's `zstd` overrides it) and each one's level. */
+  compression: { default: LayerCompression; levels: Record<LayerCompression, number> };
   layerConcurrency: number;
   nixTimeoutSeconds: number;
   /** Largest closure an image may hold, in bytes (0 = no limit). */
@@ -70,9 +73,9 @@ export interface ImageBuilderOptions {
 
 export class ImageBuilder implements ImageResolver {
   readonly #options: ImageBuilderOptions;
-  readonly #layerCache: LayerCache;
+  /** One layer cache per codec: its entries are keyed by codec and level. */
+  readonly #layerCaches = new Map<string, LayerCache>();
   readonly #imageCache: ImageCache;
-  readonly #recipe: string;
   readonly #resolutions = new SingleFlight<ResolvedImage>();
   readonly #revisions = new SingleFlight<ResolvedRevision>();
   /** Requests refused lately (unknown or failing packages), by image, tag and revision: not rebuilt for every pull. */
@@ -80,9 +83,21 @@ export class ImageBuilder implements ImageResolver {
 
   constructor(options: ImageBuilderOptions) {
     this.#options = options;
-    this.#layerCache = new LayerCache(options.storage, `gzip-${options.gzipLevel}`);
     this.#imageCache = new ImageCache(options.storage);
-    this.#recipe = `layering=${options.layering.name};budget=${options.layering.budget};gzip=${options.gzipLevel}`;
+  }
+
+  /** The codec of an image's layers: the one its name asks for, else the deployment's default. */
+  #codec(name: ImageName): LayerCodec {
+    const compression = name.compression ?? this.#options.compression.default;
+    return { compression, level: this.#options.compression.levels[compression] };
+  }
+
+  /** The layer cache of a codec (a gzip layer is never taken for a zstd one, nor one level for another). */
+  #layerCache(codec: LayerCodec): LayerCache {
+    const id = codecId(codec);
+    let cache = this.#layerCaches.get(id);
+    if (!cache) this.#layerCaches.set(id, (cache = new LayerCache(this.#options.storage, id)));
+    return cache;
   }
 
   /**
@@ -195,8 +210,12 @@ export class ImageBuilder implements ImageResolver {
     }
   }
 
+  /** The image cache key; the recipe names the codec as `gzip=6` (as before zstd existed) or `zstd=3`. */
   #key(name: ImageName, revision: string): Promise<string> {
-    return imageKey({ system: name.system, revision, canonical: name.canonical, recipe: this.#recipe });
+    const { layering } = this.#options;
+    const codec = this.#codec(name);
+    const recipe = `layering=${layering.name};budget=${layering.budget};${codec.compression}=${codec.level}`;
+    return imageKey({ system: name.system, revision, canonical: name.canonical, recipe });
   }
 
   /** The revision as nix takes it: a git commit is fetched into the store first. */
@@ -261,7 +280,9 @@ export class ImageBuilder implements ImageResolver {
 
   /** Groups the realised closure into layers, uploads them and publishes config and manifests. */
   async #storeImage(name: ImageName, evaluation: Evaluation, signal: AbortSignal, logger: Logger, watch: BuildWatch): Promise<ImageRecord> {
-    const { storage, layering, gzipLevel, layerConcurrency } = this.#options;
+    const { storage, layering, layerConcurrency } = this.#options;
+    const codec = this.#codec(name);
+    const layerCache = this.#layerCache(codec);
     const roots = [...new Set(evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path)))].sort();
     const graph = await watch.step('closure-graph', () => closureGraph(roots, signal));
     const bytes = graph.paths.reduce((sum, path) => sum + path.narSize, 0);
@@ -276,16 +297,16 @@ export class ImageBuilder implements ImageResolver {
 
     let uploaded = 0;
     const layerFor = async (group: LayerGroup): Promise<LayerDescriptor> => {
-      const cached = await this.#layerCache.get(group.storePaths);
+      const cached = await layerCache.get(group.storePaths);
       if (cached) {
         watch.layer('cache', cached.size);
         return cached;
       }
-      const layer = await watch.step('layer', () => uploadLayer(storage, storePathEntries(group.storePaths), gzipLevel), {
+      const layer = await watch.step('layer', () => uploadLayer(storage, storePathEntries(group.storePaths), codec), {
         storePaths: group.storePaths.length,
         narSize: group.narSize,
       });
-      await this.#layerCache.put(group.storePaths, layer);
+      await layerCache.put(group.storePaths, layer);
       uploaded += 1;
       watch.layer('built', layer.size);
       return layer;
@@ -305,20 +326,20 @@ export class ImageBuilder implements ImageResolver {
     // The requested packages' outputs, in the image name's order, are joined at / on top.
     const requestedRoots = evaluation.packages.flatMap((p) => p.outputs.map((o) => o.path));
     const customisation = await watch.step('customisation-layer', async () =>
-      uploadLayer(storage, arrayToAsync(await customisationEntries({ packages: requestedRoots })), gzipLevel),
+      uploadLayer(storage, arrayToAsync(await customisationEntries({ packages: requestedRoots })), codec),
     );
     watch.layer('customisation', customisation.size);
     const env = ['PATH=/bin:/usr/bin'];
     if (await anyHas(requestedRoots, CA_BUNDLE)) env.push(`SSL_CERT_FILE=/${CA_BUNDLE}`);
     const allLayers = [...layers, customisation];
-    const image = await buildImage({ system: name.system, layers: allLayers, env, cmd: name.shell ? ['/bin/bash'] : undefined });
+    const image = await buildImage({ system: name.system, layers: allLayers, env, cmd: name.shell ? ['/bin/bash'] : undefined, compression: codec.compression });
     // Logged below with what was uploaded and reused.
     await watch.step('publish', async () => {
       await storeBlob(storage, image.config.digest, image.config.bytes);
       await storeBlob(storage, image.manifests.oci.digest, image.manifests.oci.bytes);
       await storeBlob(storage, image.manifests.docker.digest, image.manifests.docker.bytes);
     }, {}, { log: false });
-    logger.info({ step: 'publish', layers: layers.length + 1, uploaded, cached: layers.length - uploaded }, 'image published');
+    logger.info({ step: 'publish', layers: layers.length + 1, uploaded, cached: layers.length - uploaded, compression: codecId(codec) }, 'image published');
     return imageRecord(image, allLayers);
   }
 }

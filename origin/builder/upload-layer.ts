@@ -1,5 +1,5 @@
 /**
- * Streams one layer into storage: tar -> gzip -> sha256 -> a staging object, then moved to its
+ * Streams one layer into storage: tar -> gzip|zstd -> sha256 -> a staging object, then moved to its
  * content address. The blob appears under its digest only complete and verified; a failure
  * leaves nothing but (at worst) a staging object, which is deleted.
  */
@@ -10,10 +10,11 @@ import type { Storage } from '../storage/storage.ts';
 import type { TarEntry } from '../tarball/entry.ts';
 import { packTar } from '../tarball/pack.ts';
 import { compressLayer } from '../tarball/compress.ts';
+import type { LayerCodec } from '../tarball/codec.ts';
 import type { LayerDescriptor } from '../image/manifest.ts';
 
 /** Packs, compresses and stores the layer made of `entries`; returns its descriptor. */
-export async function uploadLayer(storage: Storage, entries: AsyncIterable<TarEntry>, gzipLevel: number): Promise<LayerDescriptor> {
+export async function uploadLayer(storage: Storage, entries: AsyncIterable<TarEntry>, codec: LayerCodec): Promise<LayerDescriptor> {
   const staging = stagingKey(randomUUID());
   try {
     let written = 0;
@@ -22,7 +23,7 @@ export async function uploadLayer(storage: Storage, entries: AsyncIterable<TarEn
       async (compressed) => {
         written = (await storage.writeStream(staging, compressed)).size;
       },
-      { level: gzipLevel },
+      { compression: codec.compression, level: codec.level },
     );
     if (written !== layer.size) {
       throw new Error(`Expected storage to hold ${layer.size} bytes of layer ${layer.digest}, got ${written}`);

@@ -61,7 +61,8 @@ export function imageRecord(image: BuiltImage, layers: readonly LayerDescriptor[
       oci: { digest: image.manifests.oci.digest, size: image.manifests.oci.bytes.length },
       docker: { digest: image.manifests.docker.digest, size: image.manifests.docker.bytes.length },
     },
-    documents: [document('oci'), document('docker')],
+    // A zstd image's two flavours are one manifest: listed once.
+    documents: [document('oci'), document('docker')].filter((d, index, all) => all.findIndex((other) => other.digest === d.digest) === index),
     blobs: [...blobs].map(([digest, size]) => ({ digest, size })),
   };
 }

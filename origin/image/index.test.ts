@@ -36,3 +36,9 @@ test('deterministic: the same manifests give the same bytes', async () => {
   assert.equal(a.ociIndex.digest, b.ociIndex.digest);
   assert.equal(a.dockerList.digest, b.dockerList.digest);
 });
+
+test('images that exist only as OCI manifests (zstd) have no Docker manifest list: its flavour is the OCI index', async () => {
+  const built = await buildIndex(ENTRIES.map((entry) => ({ ...entry, docker: entry.oci })));
+  assert.equal(built.dockerList.digest, built.ociIndex.digest);
+  assert.equal(built.dockerList.mediaType, MediaType.ociIndex);
+});

@@ -21,7 +21,7 @@ export interface BuiltIndex {
   dockerList: ManifestBlob;
 }
 
-/** The OCI index (of the OCI manifests) and the Docker manifest list (of the Docker manifests). */
+/** The OCI index (of the OCI manifests) and the Docker manifest list (of the Docker manifests; the OCI index again for OCI-only images). */
 export async function buildIndex(entries: readonly PlatformManifests[]): Promise<BuiltIndex> {
   const list = async (mediaType: string, entryType: string, pick: (entry: PlatformManifests) => { digest: Digest; size: number }): Promise<ManifestBlob> => {
     const bytes = Buffer.from(
@@ -34,8 +34,12 @@ export async function buildIndex(entries: readonly PlatformManifests[]): Promise
     );
     return { bytes, digest: await sha256Digest(bytes), mediaType };
   };
+  const ociIndex = await list(MediaType.ociIndex, MediaType.ociManifest, (entry) => entry.oci);
+  // Images that exist only as OCI manifests (zstd layers: their Docker flavour is the OCI manifest)
+  // have no Docker manifest list either: its flavour is the OCI index (shared/oci-only.ts).
+  const ociOnly = entries.every((entry) => entry.docker.digest === entry.oci.digest);
   return {
-    ociIndex: await list(MediaType.ociIndex, MediaType.ociManifest, (entry) => entry.oci),
-    dockerList: await list(MediaType.dockerManifestList, MediaType.dockerManifest, (entry) => entry.docker),
+    ociIndex,
+    dockerList: ociOnly ? ociIndex : await list(MediaType.dockerManifestList, MediaType.dockerManifest, (entry) => entry.docker),
   };
 }

@@ -59,6 +59,22 @@ test('both flavours name the same config and layers, each with its own media typ
   assert.notEqual(image.manifests.oci.digest, image.manifests.docker.digest);
 });
 
+test('zstd: one OCI manifest with zstd layer types, the Docker flavour is that manifest, the config is the gzip image\'s', async () => {
+  const gzip = await buildImage(spec());
+  const zstd = await buildImage(spec({ compression: 'zstd' }));
+  const manifest = parse<Manifest>(zstd.manifests.oci.bytes);
+  assert.equal(manifest.mediaType, MediaType.ociManifest);
+  assert.equal(zstd.manifests.oci.mediaType, MediaType.ociManifest);
+  assert.deepEqual(manifest.config, { mediaType: MediaType.ociConfig, digest: gzip.config.digest, size: gzip.config.bytes.length });
+  assert.deepEqual(
+    manifest.layers,
+    LAYERS.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: l.digest, size: l.size })),
+  );
+  assert.deepEqual(zstd.manifests.docker, zstd.manifests.oci, 'no Docker v2 manifest can name zstd layers');
+  assert.deepEqual(zstd.config, gzip.config, 'same diffIDs, same config');
+  assert.deepEqual(await buildImage(spec({ compression: 'gzip' })), gzip, 'gzip is the default');
+});
+
 test('config: architecture by system, linux, diff_ids in layer order, Env, Cmd only when given', async () => {
   const systems = [
     ['x86_64-linux', 'amd64'],

@@ -3,10 +3,14 @@
  * two flavours (OCI and Docker v2 schema 2) that share one config blob and the same layer blobs;
  * which one a client gets is chosen by its Accept header. Deterministic: a fixed `created` and a
  * fixed key order, so the same layers always give the same digests.
+ *
+ * An image of zstd layers has only the OCI flavour (Docker v2 schema 2 has no zstd media type):
+ * its Docker flavour is the OCI manifest itself, which the registry refuses to clients that
+ * accept only Docker types (shared/oci-only.ts). Its config is the gzip image's (same diffIDs).
  */
 
 import { sha256Digest, type Digest } from '../../shared/digest.ts';
-import { MediaType, type ManifestFlavour } from '../../shared/media-types.ts';
+import { MediaType, type LayerCompression, type ManifestFlavour } from '../../shared/media-types.ts';
 import type { NixSystem } from '../../shared/reference.ts';
 import { platformOfSystem } from '../../shared/platforms.ts';
 
@@ -23,6 +27,8 @@ export interface ImageSpec {
   layers: readonly LayerDescriptor[];
   env: readonly string[];
   cmd: readonly string[] | undefined;
+  /** How the layer blobs are compressed; gzip unless given. */
+  compression?: LayerCompression;
 }
 
 /** Bytes with their digest. */
@@ -76,12 +82,13 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
         size: config.bytes.length,
       },
       layers: spec.layers.map((layer) => ({
-        mediaType: flavour === 'oci' ? MediaType.ociLayerGzip : MediaType.dockerLayerGzip,
+        mediaType: spec.compression === 'zstd' ? MediaType.ociLayerZstd : flavour === 'oci' ? MediaType.ociLayerGzip : MediaType.dockerLayerGzip,
         digest: layer.digest,
         size: layer.size,
       })),
     });
     return { ...bytes, mediaType };
   };
-  return { config, manifests: { oci: await manifest('oci'), docker: await manifest('docker') } };
+  const oci = await manifest('oci');
+  return { config, manifests: { oci, docker: spec.compression === 'zstd' ? oci : await manifest('docker') } };
 }

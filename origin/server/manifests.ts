@@ -7,6 +7,7 @@ import { manifestMediaType, negotiateManifest } from '../../shared/media-types.t
 import { parseImageName, parseReference } from '../../shared/reference.ts';
 import type { Digest } from '../../shared/digest.ts';
 import { CACHE_CONTROL, VARY_ACCEPT } from '../../shared/http.ts';
+import { ociOnlyRefusal } from '../../shared/oci-only.ts';
 import { manifestFor } from '../cache/image-cache.ts';
 import type { ImageResolver, ResolvedImage } from '../builder/resolved-image.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -51,6 +52,9 @@ export async function serveManifest(
     onTagResolved?.(c.req.param('name') ?? '', reference.tag, image);
     const flavour = negotiateManifest(c.req.header('accept'), { lists: image.record.manifests['oci-index'] !== undefined });
     const document = manifestFor(image.record, flavour);
+    const request = { name: c.req.param('name') ?? '', tag: reference.tag, flavour, userAgent: c.req.header('user-agent') };
+    const ociOnly = await ociOnlyRefusal(request, document, (digest) => Promise.resolve(image.record.documents.find((known) => known.digest === digest)));
+    if (ociOnly) throw ociOnly;
     manifest = {
       body: new TextEncoder().encode(document.body),
       digest: document.digest,

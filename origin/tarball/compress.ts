@@ -1,12 +1,16 @@
-/** Gzips a layer tarball in one streaming pass, computing its digest, diffID and size on the way. */
+/**
+ * Compresses a layer tarball (gzip or zstd, origin/tarball/codec.ts) in one streaming pass,
+ * computing its digest, diffID and size on the way.
+ */
 
 import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGzip } from 'node:zlib';
 import { digestFromHex } from '../../shared/digest.ts';
 import type { Digest } from '../../shared/digest.ts';
+import type { LayerCompression } from '../../shared/media-types.ts';
+import { CODEC_LEVELS, createCompressor } from './codec.ts';
 import { recycleChunk } from './pack.ts';
 import type { RecyclingStream } from './pack.ts';
 
@@ -18,20 +22,18 @@ export interface LayerDigests {
 }
 
 export interface CompressOptions {
-  /** gzip level 0-9; 6 (zlib's default) unless given. */
+  /** gzip (the default) or zstd. */
+  compression?: LayerCompression;
+  /** The compression's level (codec.ts CODEC_LEVELS: gzip 0-9, default 6; zstd 1-19, default 3). */
   level?: number;
 }
 
-/** The gzip header's OS byte we always write (3 = Unix), whatever zlib was built for. */
-const GZIP_OS_UNIX = 3;
-/** Smallest chunk passed on to hashing and gzip (but the last). */
+/** Smallest chunk passed on to hashing and the compressor (but the last). */
 const COALESCE_TARGET = 128 * 1024;
-/** zlib's output buffer: each one filled is a threadpool round trip. The bytes do not depend on it. */
-const GZIP_CHUNK_SIZE = 64 * 1024;
 
 /**
- * tar -> sha256 (diffId) -> gzip -> sha256 + byte count (digest, size) -> `sink`. Resolves once
- * both the hashing and `sink` have finished; if either fails, the other is torn down and the
+ * tar -> sha256 (diffId) -> gzip|zstd -> sha256 + byte count (digest, size) -> `sink`. Resolves
+ * once both the hashing and `sink` have finished; if either fails, the other is torn down and the
  * promise rejects with the first error. `sink` must consume the stream to its end.
  */
 export async function compressLayer(
@@ -39,37 +41,22 @@ export async function compressLayer(
   sink: (compressed: Readable) => Promise<void>,
   options: CompressOptions = {},
 ): Promise<LayerDigests> {
-  const level = options.level ?? 6;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0-9, got ${level}`);
+  const compression = options.compression ?? 'gzip';
+  const { stream: compressor, checkOutput } = createCompressor({ compression, level: options.level ?? CODEC_LEVELS[compression].default });
 
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
   let size = 0;
-  // Hashes and gzip get few, large writes (each gzip write is a threadpool round trip), whatever
-  // the tar's chunking; the gzip bytes do not depend on how its input is split.
+  // Hashes and the compressor get few, large writes (each compressor write is a threadpool round
+  // trip), whatever the tar's chunking; the blob's bytes do not depend on how its input is split.
   const coalesced = coalesce(COALESCE_TARGET);
-  const gzip = createGzip({ level, memLevel: 8, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: GZIP_CHUNK_SIZE });
-  // Hashes each chunk and writes it to gzip; a chunk gzip has consumed goes back to packTar.
+  // Hashes each chunk and writes it to the compressor; a chunk it has consumed goes back to packTar.
   const recycle = (tar as RecyclingStream)[recycleChunk];
-  const uncompressed = new Writable({
-    highWaterMark: COALESCE_TARGET,
-    write(chunk: Buffer, _encoding, callback) {
-      diffHash.update(chunk);
-      const consumed = recycle === undefined ? undefined : (error?: Error | null): void => {
-        if (!error) recycle(chunk);
-      };
-      if (gzip.write(chunk, consumed)) callback();
-      else gzip.once('drain', () => callback());
-    },
-    final(callback) {
-      gzip.end();
-      callback();
-    },
-  });
+  const uncompressed = compressorInput(compressor, (chunk) => diffHash.update(chunk), recycle);
   const compressed = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
-        normaliseGzipHeader(chunk, size);
+        checkOutput(chunk, size);
       } catch (error) {
         callback(error instanceof Error ? error : new Error(String(error)));
         return;
@@ -84,12 +71,12 @@ export async function compressLayer(
   const fail = (error: unknown): void => {
     firstError ??= { error };
     const reason = error instanceof Error ? error : new Error(String(error));
-    for (const stream of [tar, coalesced, uncompressed, gzip, compressed]) {
+    for (const stream of [tar, coalesced, uncompressed, compressor, compressed]) {
       if (!stream.destroyed) stream.destroy(reason);
     }
   };
 
-  const hashing = Promise.all([pipeline(tar, coalesced, uncompressed), pipeline(gzip, compressed)]).catch(fail);
+  const hashing = Promise.all([pipeline(tar, coalesced, uncompressed), pipeline(compressor, compressed)]).catch(fail);
   const sinking = (async () => sink(compressed))().then(
     () => {
       if (!compressed.readableEnded) fail(new Error('The layer sink finished before reading the whole layer'));
@@ -103,18 +90,37 @@ export async function compressLayer(
 }
 
 /**
- * Checks the part of the 10-byte gzip header that could vary (no flags, mtime 0) and pins the OS
- * byte, so the same tar gives the same blob on any platform. `offset` is the chunk's position in
- * the gzip stream; the header may straddle chunks.
+ * A Writable that passes each chunk (after `seen`) to `compressor`, and hands a chunk the
+ * compressor has consumed to `consumed`. It ends the compressor only once every chunk is
+ * consumed, so the compressor's last call never carries data: zlib's streams otherwise end the
+ * frame with the last chunk when that chunk is still queued as the stream ends, a matter of
+ * timing that zstd's bytes depend on (codec.ts).
  */
-function normaliseGzipHeader(chunk: Buffer, offset: number): void {
-  for (let position = offset; position < 10 && position - offset < chunk.length; position++) {
-    const index = position - offset;
-    const byte = chunk[index];
-    if (position === 3 && byte !== 0) throw new Error(`Unexpected gzip header flags ${byte}`);
-    if (position >= 4 && position <= 7 && byte !== 0) throw new Error('Unexpected gzip header mtime (expected 0)');
-    if (position === 9) chunk[index] = GZIP_OS_UNIX;
-  }
+export function compressorInput(compressor: Writable, seen: (chunk: Buffer) => void, consumed?: (chunk: Buffer) => void): Writable {
+  let unconsumed = 0;
+  let ending = false;
+  const endOnceConsumed = (): void => {
+    if (ending && unconsumed === 0 && !compressor.destroyed) compressor.end();
+  };
+  return new Writable({
+    highWaterMark: COALESCE_TARGET,
+    write(chunk: Buffer, _encoding, callback) {
+      seen(chunk);
+      unconsumed += 1;
+      const done = (error?: Error | null): void => {
+        unconsumed -= 1;
+        if (!error) consumed?.(chunk);
+        endOnceConsumed();
+      };
+      if (compressor.write(chunk, done)) callback();
+      else compressor.once('drain', () => callback());
+    },
+    final(callback) {
+      ending = true;
+      endOnceConsumed();
+      callback();
+    },
+  });
 }
 
 /**

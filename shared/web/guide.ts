@@ -62,6 +62,18 @@ export function Names({ host }: { host: string }): JSXNode[] {
       jsx('dd', {}, code('bashInteractive'), ', ', code('coreutils'), ', ', code('moreutils'), ' and ', code('nano'), '; the image\'s command becomes ', code('/bin/bash'), '.'),
       jsx('dt', {}, code('arm64')),
       jsx('dd', {}, 'builds one image for ', code('aarch64-linux'), ' (', code('linux/arm64'), ') instead of the registry\'s default platforms.'),
+      jsx('dt', {}, code('zstd')),
+      jsx(
+        'dd',
+        {},
+        'compresses the layers with zstd: smaller and faster to unpack, for clients that read zstd (containerd 1.5+, podman, skopeo, Docker 23+). Older Docker engines are told to pull the name without ',
+        code('zstd'),
+        '. nixpkgs\' own ',
+        code('zstd'),
+        ' package is ',
+        code('zstd.bin'),
+        '.',
+      ),
     ),
   ];
 }

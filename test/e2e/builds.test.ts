@@ -25,6 +25,9 @@ async function blobHashes(storagePath: string): Promise<Map<string, string>> {
   return hashes;
 }
 
+/** The first bytes of every zstd frame. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
 describe('builds', () => {
   it('runs nix once for 10 concurrent cold pulls, and builds no layer again after a restart', async () => {
     const storage = await tempDir('storage');
@@ -58,22 +61,32 @@ describe('builds', () => {
     }
   });
 
-  it('gives bit-identical blobs for two builds of one image in fresh storage', async () => {
+  it('gives bit-identical blobs for two builds of one image in fresh storage, gzip and zstd', async () => {
     const a = await tempDir('storage-a');
     const b = await tempDir('storage-b');
+    const digests: string[][] = [];
     try {
       for (const storage of [a, b]) {
         const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storage.path });
         try {
-          const response = await fetch(`${origin.url}/v2/shell/git/htop/manifests/latest`);
-          assert.equal(response.status, 200);
+          const answered: string[] = [];
+          for (const name of ['shell/git/htop', 'zstd/shell/git/htop']) {
+            const response = await fetch(`${origin.url}/v2/${name}/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+            assert.equal(response.status, 200);
+            answered.push(response.headers.get('docker-content-digest') ?? '');
+          }
+          digests.push(answered);
         } finally {
           await origin.stop();
         }
       }
+      assert.deepEqual(digests[1], digests[0], 'the same manifest digests, gzip and zstd');
       const blobsA = await blobHashes(a.path);
       const blobsB = await blobHashes(b.path);
-      assert.ok(blobsA.size > 3);
+      assert.ok(blobsA.size > 6);
+      const heads = await Promise.all([...blobsA.keys()].map(async (name) => (await readFile(join(a.path, 'layers', name))).subarray(0, 4)));
+      const zstdLayers = heads.filter((bytes) => bytes.equals(ZSTD_MAGIC));
+      assert.ok(zstdLayers.length >= 3, `zstd layers among the blobs (${zstdLayers.length})`);
       assert.deepEqual([...blobsA.keys()], [...blobsB.keys()], 'the same blobs, by digest');
       for (const [name, hash] of blobsA) assert.equal(hash, name, `blob ${name} holds what its name says`);
     } finally {

@@ -1,7 +1,7 @@
-/** The real registry clients end-to-end tests pull with: skopeo, umoci, and chroot to run. */
+/** The real registry clients end-to-end tests pull with: skopeo, umoci (or tar), and chroot to run. */
 
 import { execa } from 'execa';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +27,34 @@ export async function skopeoInspectDigest(host: string, image: string): Promise<
 export async function umociUnpack(layout: string, tag: string, bundle: string): Promise<string> {
   await execa('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
   return join(bundle, 'rootfs');
+}
+
+/** The manifest an OCI layout's index names `tag` with (as skopeo writes it). */
+export async function ociLayoutManifest(layout: string, tag: string): Promise<{ config: { digest: string }; layers: { mediaType: string; digest: string }[] }> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!entry) throw new Error(`Expected ${tag} in ${layout}/index.json`);
+  return JSON.parse(await readFile(ociBlob(layout, entry.digest), 'utf8')) as { config: { digest: string }; layers: { mediaType: string; digest: string }[] };
+}
+
+/** Where an OCI layout keeps a blob. */
+export function ociBlob(layout: string, digest: string): string {
+  return join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
+}
+
+/**
+ * Unpacks an image of an OCI layout with GNU tar, layer by layer (gzip or zstd by media type; tar
+ * runs the zstd tool): umoci 0.4.7 refuses zstd layers ("blob is not correct mediatype"). Our
+ * layers have no whiteouts, so extracting them in order is the image's filesystem.
+ */
+export async function tarUnpack(layout: string, tag: string, rootfs: string): Promise<string> {
+  await mkdir(rootfs, { recursive: true });
+  for (const layer of (await ociLayoutManifest(layout, tag)).layers) {
+    const codec = layer.mediaType.endsWith('+zstd') ? '--zstd' : layer.mediaType.endsWith('+gzip') ? '--gzip' : undefined;
+    if (codec === undefined) throw new Error(`Expected a gzip or zstd layer, got ${layer.mediaType}`);
+    await execa('tar', ['-x', codec, '-f', ociBlob(layout, layer.digest), '-C', rootfs]);
+  }
+  return rootfs;
 }
 
 /** Runs a command inside an unpacked rootfs with chroot; resolves with its stdout. */

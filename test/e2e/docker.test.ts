@@ -83,6 +83,20 @@ describe('docker pulls and runs images', () => {
     assert.ok(manifestGets.some((line) => line['method'] === 'HEAD'), 'docker resolves the tag with HEAD');
   });
 
+  it('Docker Engine 20.10 cannot unpack zstd: docker pull of a zstd image says so and what to pull instead', async () => {
+    // It accepts OCI manifests, so only its User-Agent tells (shared/oci-only.ts); without that it
+    // would download every layer and fail with "failed to register layer: ... invalid tar header".
+    const pulled = await execa(DOCKER, ['-H', `unix://${socket}`, 'pull', `${origin.host}/zstd/shell/hello:latest`], { reject: false });
+    assert.notEqual(pulled.exitCode, 0);
+    assert.match(
+      pulled.stderr,
+      /manifest for .*zstd\/shell\/hello:latest not found: manifest unknown: zstd\/shell\/hello:latest has zstd-compressed layers \(application\/vnd\.oci\.image\.layer\.v1\.tar\+zstd\), which Docker Engine 20\.10\.\S+ cannot unpack \(Docker reads them from version 23\)\. .* or pull "shell\/hello:latest"/,
+      `docker printed: ${pulled.stderr}`,
+    );
+    const blobs = origin.logs.filter((line) => line.msg === 'request' && String(line['path']).startsWith('/v2/zstd/shell/hello/blobs/'));
+    assert.deepEqual(blobs, [], 'refused before downloading any layer');
+  });
+
   it('through the edge, as the README says: docker pull localhost:<edge>/shell/hello (a two-platform list), layers from R2 by 307, then docker run', async () => {
     const state = await tempDir('docker-edge-state');
     const local: LocalEdge = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });

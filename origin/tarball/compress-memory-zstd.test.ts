@@ -1,0 +1,5 @@
+// In its own file so the process (and its RSS) belongs to this test alone.
+import { test } from 'node:test';
+import { assertBoundedMemory } from './compress-memory.ts';
+
+test('memory: packing and zstd-compressing a 300 MB file stays within ~100 MB of RSS growth', (t) => assertBoundedMemory(t, 'zstd'));
