@@ -6,13 +6,15 @@
  * (`zstd/all`) against `tar --sort=name | zstd -3 -T0 | sha256sum` and against the gzip build, its
  * size against gzip's, and what each codec costs a client: skopeo pulling the image with
  * decompression (`copy --dest-decompress` to a `dir:` layout, as containerd and podman decompress
- * while pulling), then `tar -x` of every layer into one root filesystem.
+ * while pulling), then `tar -x` of every layer into one root filesystem. Then the image as two
+ * platforms (NIXEDGE_PLATFORMS=linux/amd64,linux/arm64, the bench set's aarch64 paths "cross-built"
+ * here like the fixtures'): its cold build beside the one-platform cold build of the same run.
  *
  *   BENCH_RUNS=3 npm run bench     # runs of each measurement (median reported); default 3
  *
  * The origin inherits the environment, so LAYER_CONCURRENCY, GZIP_LEVEL, ZSTD_LEVEL, ... can be
  * varied. Runs are interleaved (gzip floor, parallel floor, gzip cold, warm, hit, client pull;
- * zstd floor, zstd cold, warm, hit, client pull; then the next run) so drift on a noisy machine
+ * zstd floor, zstd cold, warm, hit, client pull; two-platform cold; then the next run) so drift on a noisy machine
  * hits both sides of each ratio alike. Progress goes to stderr, the results to stdout.
  */
 
@@ -52,6 +54,9 @@ const IMAGE_PATH = '/v2/all/manifests/latest';
 /** The same image with zstd layers (the `zstd` meta-package). */
 const ZSTD_IMAGE_PATH = '/v2/zstd/all/manifests/latest';
 /** The floors' compressors: the origin's default levels (GZIP_LEVEL 6, ZSTD_LEVEL 3). */
+/** Both platforms of a multi-platform image (NIXEDGE_PLATFORMS); the bench set builds its aarch64 paths here ("cross-built" like the fixtures). */
+const TWO_PLATFORMS = 'linux/amd64,linux/arm64';
+const INDEX_ACCEPT = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
 const GZIP_FLOOR = 'gzip -6';
 const ZSTD_FLOOR = 'zstd -3 -T0';
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
@@ -110,6 +115,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const colds: ColdRun[] = [];
   const zstdFloors: Timed[] = [];
   const zstdColds: ColdRun[] = [];
+  const twoPlatformColds: PlatformsRun[] = [];
   for (let i = 1; i <= runs; i++) {
     progress(`run ${i}/${runs}: serial floor`);
     floors.push(await serialFloor(closure.paths, GZIP_FLOOR));
@@ -123,10 +129,14 @@ async function main(cleanup: Cleanup): Promise<void> {
     progress(`run ${i}/${runs}: zstd floor ${seconds(zstdFloors.at(-1)!.ms)}; zstd cold build`);
     const zstd = await coldRun(cleanup, ZSTD_IMAGE_PATH);
     zstdColds.push(zstd);
-    progress(`run ${i}/${runs}: zstd cold ${seconds(zstd.ms)}, warm ${seconds(zstd.warmMs)}, hit ${seconds(zstd.hitMs)}, peak RSS ${((zstd.peakRssKb * 1024) / MB).toFixed(0)} MB, client pull ${seconds(zstd.client.pullMs)} + unpack ${seconds(zstd.client.unpackMs)}`);
+    progress(`run ${i}/${runs}: zstd cold ${seconds(zstd.ms)}, warm ${seconds(zstd.warmMs)}, hit ${seconds(zstd.hitMs)}, peak RSS ${((zstd.peakRssKb * 1024) / MB).toFixed(0)} MB, client pull ${seconds(zstd.client.pullMs)} + unpack ${seconds(zstd.client.unpackMs)}; two-platform cold build`);
+    const both = await twoPlatformColdRun(cleanup);
+    twoPlatformColds.push(both);
+    progress(`run ${i}/${runs}: two-platform cold ${seconds(both.ms)}, peak RSS ${((both.peakRssKb * 1024) / MB).toFixed(0)} MB`);
   }
   report(closure, floors, parallelFloors, colds);
   reportZstd(closure, zstdFloors, zstdColds, colds);
+  reportTwoPlatforms(twoPlatformColds, colds);
 }
 
 /** Realises the bench image and lists its closure (store paths and total nar size). */
@@ -139,6 +149,11 @@ async function prepare(): Promise<Closure> {
   });
   const out = built.stdout.trim().split('\n').at(-1) ?? '';
   if (!out.startsWith('/nix/store/')) throw new Error(`nix-build printed no store path: ${built.stdout}`);
+  // The arm64 platform's paths too, so the two-platform build times layering and compression only.
+  await run('nix-build', [BENCH_PKGS, '-A', 'all', '--argstr', 'system', 'aarch64-linux', '--no-out-link', '--option', 'substituters', '', '--option', 'sandbox', 'false'], {
+    cwd: REPO,
+    maxBuffer: 64 * MB,
+  });
   const info = await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '-r', '--json', out], { maxBuffer: 64 * MB });
   const entries = JSON.parse(info.stdout) as Array<{ path: string; narSize: number }>;
   const paths = entries.map((e) => e.path).sort();
@@ -335,6 +350,54 @@ function layerTiming(line: LogLine, requestAt: number): LayerTiming {
     narSize: typeof line['narSize'] === 'number' ? line['narSize'] : Number.NaN,
     storePaths: typeof line['storePaths'] === 'number' ? line['storePaths'] : Number.NaN,
   };
+}
+
+/** A cold build of a multi-platform image: its wall time and the origin's peak memory. */
+interface PlatformsRun {
+  ms: number;
+  peakRssKb: number;
+  layers: number;
+}
+
+/** A fresh storage dir and origin with NIXEDGE_PLATFORMS=linux/amd64,linux/arm64: cold GET of the image's OCI index. */
+async function twoPlatformColdRun(cleanup: Cleanup): Promise<PlatformsRun> {
+  const storage = await mkdtemp(join(tmpdir(), 'nixedge-bench-'));
+  const forget = cleanup.add(`temp dir ${storage}`, () => removeDir(storage));
+  let origin: BenchOrigin | undefined;
+  try {
+    origin = await startBenchOrigin(
+      { NIXERY_PKGS_PATH: BENCH_PKGS, STORAGE_PATH: storage, LOG_LEVEL: 'info', NIX_TIMEOUT: process.env['NIX_TIMEOUT'] ?? '600', NIXEDGE_PLATFORMS: TWO_PLATFORMS },
+      cleanup,
+    );
+    const cold = await httpGet(origin.url + IMAGE_PATH, { Accept: INDEX_ACCEPT });
+    const peakRssKb = await procStatusKb(origin.pid, 'VmHWM');
+    expectOk(cold.status, cold.body, origin, 'two-platform cold GET');
+    const index = JSON.parse(cold.body.toString('utf8')) as { mediaType?: string; manifests?: Array<{ platform?: { architecture?: string } }> };
+    const architectures = (index.manifests ?? []).map((entry) => entry.platform?.architecture).join(',');
+    if (architectures !== 'amd64,arm64') throw new Error(`expected an index of amd64 and arm64, got ${index.mediaType}: ${architectures}`);
+    const layers = (await requestLogs(origin, IMAGE_PATH, 0)).filter((line) => line.step === 'layer').length;
+    return { ms: cold.ms, peakRssKb, layers };
+  } finally {
+    await origin?.stop();
+    await removeDir(storage);
+    forget();
+  }
+}
+
+/** The multi-platform part of the report: a two-platform cold build beside the one-platform one of the same runs. */
+function reportTwoPlatforms(runs: PlatformsRun[], oneColds: ColdRun[]): void {
+  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
+  const cold = median(runs.map((r) => r.ms));
+  const one = median(oneColds.map((c) => c.ms));
+  const rssMb = runs.map((r) => (r.peakRssKb * 1024) / MB);
+  const oneRssMb = median(oneColds.map((c) => (c.peakRssKb * 1024) / MB));
+  const lines = [
+    `multi-platform (NIXEDGE_PLATFORMS=${TWO_PLATFORMS}): the same image as an OCI index of two platform images, ${runs.length} runs (medians), each beside the gzip run above`,
+    `two-platform cold build: ${seconds(cold)} (baseline: one-platform cold build ${seconds(one)}, ratio: ${ratio(cold, one)}, goal: none; twice the layers to compress on the same ${availableParallelism()} cores; runs: ${list(runs.map((r) => r.ms), seconds)}; per-run ratios: ${list(runs.map((r, i) => r.ms / (oneColds[i]?.ms ?? Number.NaN)), (v) => v.toFixed(2))})`,
+    `two-platform peak RSS of the origin (VmHWM): median ${median(rssMb).toFixed(0)} MB, max ${Math.max(...rssMb).toFixed(0)} MB (baseline: one-platform ${oneRssMb.toFixed(0)} MB, ratio: ${ratio(median(rssMb), oneRssMb)}, goal: < ${GOAL.peakRssMb} MB; runs: ${list(rssMb, (v) => v.toFixed(0))})`,
+    `two-platform store-path layers built: ${list(runs.map((r) => r.layers), String)} (baseline: one platform ${median(oneColds.map((c) => c.layerTimings.length))})`,
+  ];
+  process.stdout.write('\n' + lines.join('\n') + '\n');
 }
 
 function expectOk(status: number, body: Buffer, origin: BenchOrigin, what: string): void {

@@ -2,7 +2,7 @@
  * End to end: multi-platform images (NIXEDGE_PLATFORMS=linux/amd64,linux/arm64). One name, the
  * right architecture for every client: an OCI index or a Docker manifest list by Accept, the
  * first platform's manifest for clients that accept neither; through the edge and from the
- * origin alone. (The fixture's arm64 packages are "cross-built": recorded as aarch64-linux, built
+ * origin alone; a zstd image's index, refused with the reason to clients that cannot read it. (The fixture's arm64 packages are "cross-built": recorded as aarch64-linux, built
  * here on x86_64; the Docker engine's pull is in docker.test.ts.)
  */
 
@@ -84,6 +84,35 @@ async function checkMultiPlatform(base: string, work: string): Promise<void> {
   assert.equal(armOnly.headers.get('content-type'), OCI_MANIFEST, 'arm64/... stays one arm64 image');
 }
 
+/**
+ * A zstd image of several platforms: an OCI index of zstd images for OCI clients; a client that
+ * accepts only Docker types, or a Docker Engine before 23, is told why (never handed a list of
+ * manifests it cannot read). Answers the cache status of the refusals (the edge's).
+ */
+async function checkZstdIndex(base: string, work: string): Promise<(string | null)[]> {
+  const host = new URL(base).host;
+  const index = await fetch(`${base}/v2/zstd/hello/manifests/latest`, { headers: { Accept: `${OCI_INDEX}, ${OCI_MANIFEST}` } });
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get('content-type'), OCI_INDEX);
+  const listing = (await index.json()) as Listing;
+  const arm = listing.manifests.find((m) => m.platform.architecture === 'arm64');
+  const armManifest = (await (await fetch(`${base}/v2/zstd/hello/manifests/${arm?.digest}`)).json()) as { layers: { mediaType: string }[] };
+  assert.ok(armManifest.layers.every((layer) => layer.mediaType === 'application/vnd.oci.image.layer.v1.tar+zstd'), 'the arm64 image has zstd layers');
+  assert.equal((await copiedConfig(host, 'zstd/hello:latest', join(work, 'zstd-arm'), ['--override-arch', 'arm64'])).architecture, 'arm64');
+  const statuses: (string | null)[] = [];
+  for (const [accept, userAgent] of [
+    [`${DOCKER_MANIFEST}, ${DOCKER_LIST}`, 'a-docker-only-client/1.0'],
+    [`${OCI_INDEX}, ${OCI_MANIFEST}, ${DOCKER_LIST}`, 'docker/20.10.24+dfsg1 go/go1.19.8'],
+  ] as const) {
+    const refused = await fetch(`${base}/v2/zstd/hello/manifests/latest`, { headers: { Accept: accept, 'User-Agent': userAgent } });
+    assert.equal(refused.status, 404, userAgent);
+    const message = ((await refused.json()) as { errors: { message: string }[] }).errors[0]?.message ?? '';
+    assert.match(message, /^zstd\/hello:latest has zstd-compressed layers .* or pull "hello:latest"/, userAgent);
+    statuses.push(refused.headers.get('x-nixedge-cache'));
+  }
+  return statuses;
+}
+
 describe('multi-platform images', () => {
   let work: { path: string; cleanup: () => Promise<void> };
   before(async () => {
@@ -97,6 +126,7 @@ describe('multi-platform images', () => {
     const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: join(work.path, 'storage'), NIXEDGE_PLATFORMS: PLATFORMS });
     try {
       await checkMultiPlatform(origin.url, join(work.path, 'origin'));
+      await checkZstdIndex(origin.url, join(work.path, 'origin'));
       const podmanArgs = ['--root', join(work.path, 'podman-root'), '--runroot', join(work.path, 'podman-run'), '--storage-driver', 'vfs'];
       await execa('podman', [...podmanArgs, 'pull', '--tls-verify=false', '--arch', 'arm64', `${origin.host}/hello:latest`]);
       const { stdout } = await execa('podman', [...podmanArgs, 'image', 'inspect', '--format', '{{.Architecture}}', `${origin.host}/hello:latest`]);
@@ -116,6 +146,9 @@ describe('multi-platform images', () => {
       const hit = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD', headers: { Accept: DOCKER_LIST } });
       assert.equal(hit.headers.get('x-nixedge-cache'), 'HIT');
       assert.equal(hit.headers.get('content-type'), DOCKER_LIST);
+      await checkZstdIndex(local.edge.url, join(work.path, 'edge'));
+      await waitForEdgeHit(local.edge.url, '/v2/zstd/hello/manifests/latest');
+      assert.deepEqual(await checkZstdIndex(local.edge.url, join(work.path, 'edge-hit')), ['HIT', 'HIT'], 'refused from KV, reading the platform manifest there');
     } finally {
       await origin.stop();
       await local.edge.stop();
