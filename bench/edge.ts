@@ -58,6 +58,12 @@ const TAG = 'latest';
  * path, so both Workers run with it off. BENCH_WRANGLER_LOG=info measures it.
  */
 const WRANGLER_LOG = process.env['BENCH_WRANGLER_LOG'] ?? 'warn';
+/**
+ * The edge's own line per request (edge/request-log.ts), off as docker-registry's access log is
+ * off (bench/registry/config.yml): under wrangler dev each console line crosses to its Node
+ * process, a cost Workers Logs does not have in production. BENCH_REQUEST_LOG=on measures it.
+ */
+const REQUEST_LOG = process.env['BENCH_REQUEST_LOG'] ?? 'off';
 
 /** A progress line on stderr, naming this part of `npm run bench`. */
 function log(message: string): void {
@@ -444,7 +450,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 
   log('starting the edge (wrangler dev)');
   const secret = randomBytes(30).toString('base64url').slice(0, 40);
-  const edge = await startWorker('edge', EDGE_CONFIG, root, { NIXEDGE_SHARED_SECRET: secret, ORIGIN_URL: 'http://127.0.0.1:9' }, cleanup);
+  const edge = await startWorker('edge', EDGE_CONFIG, root, { NIXEDGE_SHARED_SECRET: secret, ORIGIN_URL: 'http://127.0.0.1:9', REQUEST_LOG }, cleanup);
   await seedEdge(edge, secret, image);
   await expectManifest('edge', `${edge.url}${tagPath}`, image, { 'x-nixedge-cache': 'HIT' });
   await expectManifest('edge', `${edge.url}${digestPath}`, image, { 'x-nixedge-cache': 'HIT' });
@@ -529,7 +535,7 @@ function report(targets: Target[], samples: Map<string, Sample[]>): void {
   );
   const lines: string[] = [];
   lines.push(`edge hit path: GET of a cached manifest (${IMAGE_NAME}:${TAG}, Docker v2 schema 2), all servers on 127.0.0.1, ${availableParallelism()} cores`);
-  lines.push(`load: ${wrkCommand(LOAD)} (threads ${THREADS}, connections ${CONNECTIONS}, duration ${DURATION_SECONDS} s), ${RUNS} runs each alternating servers, medians; wrangler log level ${WRANGLER_LOG}`);
+  lines.push(`load: ${wrkCommand(LOAD)} (threads ${THREADS}, connections ${CONNECTIONS}, duration ${DURATION_SECONDS} s), ${RUNS} runs each alternating servers, medians; wrangler log level ${WRANGLER_LOG}; edge request log ${REQUEST_LOG}`);
   lines.push('');
   const width = Math.max(...targets.map((t) => t.label.length));
   lines.push(`${'server'.padEnd(width)}  ${'req/s'.padStart(8)}  ${'p50'.padStart(9)}  ${'p99'.padStart(9)}  ${'CPU busy'.padStart(8)}  CPU per request (median)        runs (req/s)`);

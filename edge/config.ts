@@ -73,6 +73,8 @@ const schema = z.object({
   GCS_ENDPOINT: z.string().optional(),
   GCS_SERVICE_ACCOUNT_KEY: z.string().optional(),
   PRESIGN_EXPIRY_SECONDS: seconds(3600, 1, 604_800),
+  // Read by the request log itself (edge/request-log.ts); validated here so a typo is reported.
+  REQUEST_LOG: z.enum(['on', 'off']).optional(),
 });
 
 const cache = new WeakMap<object, EdgeConfig>();

@@ -21,6 +21,8 @@ export interface Bindings extends Env {
   GCS_ENDPOINT?: string;
   /** The origin's URL as clients can reach it, for BLOB_REDIRECT = "origin" (default ORIGIN_URL). */
   ORIGIN_PUBLIC_URL?: string;
+  /** "off": no log line per request (edge/request-log.ts); "on" (default). */
+  REQUEST_LOG?: string;
 }
 
 export interface EdgeEnv {

@@ -38,4 +38,12 @@ describe('the request log', () => {
     expect(invalid).toMatchObject({ route: 'manifests', status: 400, cache: null, kvReads: 0 });
     for (const line of lines) expect(typeof line.durationMs).toBe('number');
   });
+
+  it('logs nothing per request with REQUEST_LOG=off, and still answers', async () => {
+    const lines = await logged(async () => {
+      expect((await send('/v2/hello/manifests/latest', { method: 'HEAD' }, { REQUEST_LOG: 'off' })).status).toBe(200);
+      expect((await send('/', {}, { REQUEST_LOG: 'off' })).status).toBe(200);
+    });
+    expect(lines).toEqual([]);
+  });
 });

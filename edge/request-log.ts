@@ -3,6 +3,7 @@
  * Logs keeps and indexes by field when observability is on in wrangler.toml): the route, how it
  * was answered (X-Nixedge-Cache: HIT, STALE, MISS; null where no cache applies), the status, the
  * KV reads it made and its duration. Paths name images; no client address is logged.
+ * REQUEST_LOG = "off" turns it off (like a registry's access log; Workers Logs bill per line).
  */
 
 import type { MiddlewareHandler } from 'hono';
@@ -27,6 +28,7 @@ export interface RequestLogLine {
 
 /** Logs each request once it is answered. */
 export const requestLog: MiddlewareHandler<EdgeEnv> = async (c, next) => {
+  if (c.env.REQUEST_LOG === 'off') return next();
   const started = Date.now();
   countKvReads(c.req.raw);
   await next();

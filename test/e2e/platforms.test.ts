@@ -146,6 +146,10 @@ describe('multi-platform images', () => {
       const hit = await fetch(`${local.edge.url}/v2/hello/manifests/latest`, { method: 'HEAD', headers: { Accept: DOCKER_LIST } });
       assert.equal(hit.headers.get('x-nixedge-cache'), 'HIT');
       assert.equal(hit.headers.get('content-type'), DOCKER_LIST);
+      const podmanArgs = ['--root', join(work.path, 'edge-podman-root'), '--runroot', join(work.path, 'edge-podman-run'), '--storage-driver', 'vfs'];
+      await execa('podman', [...podmanArgs, 'pull', '--tls-verify=false', '--arch', 'arm64', `${new URL(local.edge.url).host}/hello:latest`]);
+      const { stdout } = await execa('podman', [...podmanArgs, 'image', 'inspect', '--format', '{{.Architecture}}', `${new URL(local.edge.url).host}/hello:latest`]);
+      assert.equal(stdout.trim(), 'arm64', 'podman pull --arch arm64 through the edge');
       await checkZstdIndex(local.edge.url, join(work.path, 'edge'));
       await waitForEdgeHit(local.edge.url, '/v2/zstd/hello/manifests/latest');
       assert.deepEqual(await checkZstdIndex(local.edge.url, join(work.path, 'edge-hit')), ['HIT', 'HIT'], 'refused from KV, reading the platform manifest there');
