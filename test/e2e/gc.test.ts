@@ -24,10 +24,11 @@ const DAY_MS = 86_400_000;
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER = 'application/vnd.docker.distribution.manifest.v2+json';
 
-/** Sets every file under `dir` back by `ms` (time passing, as far as the storage can tell). */
+/** Sets every stored file under `dir` back by `ms` (time passing, as far as the storage can tell). */
 async function ageFiles(dir: string, ms: number): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
+    // Writes in flight (.tmp/, renamed into place when whole) are no stored objects yet.
+    if (!entry.isFile() || entry.parentPath.startsWith(join(dir, '.tmp'))) continue;
     const path = join(entry.parentPath, entry.name);
     const then = new Date((await stat(path)).mtimeMs - ms);
     await utimes(path, then, then);
@@ -53,6 +54,14 @@ async function runGc(storagePath: string, args: string[]): Promise<{ stdout: str
   return { stdout, stderr };
 }
 
+/** Waits until the origin has recorded the pull of this manifest (it writes the marker after answering). */
+async function waitForUsedMarker(storage: FilesystemStorage, digest: string): Promise<void> {
+  for (let tries = 0; !(await storage.stat(usedMarkerKey(parseDigest(digest)))); tries++) {
+    assert.ok(tries < 100, `the origin records the pull of ${digest}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** GETs a manifest by tag from the origin with this Accept; its digest. */
 async function pullManifest(origin: RunningOrigin, image: string, accept: string): Promise<string> {
   const response = await fetch(`${origin.url}/v2/${image}/manifests/latest`, { headers: { Accept: accept } });
@@ -68,17 +77,15 @@ describe('npm run gc', () => {
     const storage = new FilesystemStorage(storageDir.path);
     const origin = await startOrigin({ NIXERY_PKGS_PATH: FIXTURE_PKGS, STORAGE_PATH: storageDir.path });
     try {
-      await pullManifest(origin, 'hello', OCI);
-      await pullManifest(origin, 'jq', OCI);
+      // Both pulls recorded before time passes: no write of theirs may land after it.
+      await waitForUsedMarker(storage, await pullManifest(origin, 'hello', OCI));
+      await waitForUsedMarker(storage, await pullManifest(origin, 'jq', OCI));
       const records = await recordsContent(storage);
       assert.equal(records.size, 2);
       await ageFiles(storageDir.path, 40 * DAY_MS);
       // 40 days later jq is pulled again (the other flavour: this origin touched the first within the hour).
       const used = await pullManifest(origin, 'jq', DOCKER);
-      for (let tries = 0; !(await storage.stat(usedMarkerKey(parseDigest(used)))); tries++) {
-        assert.ok(tries < 100, 'the origin records the pull');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitForUsedMarker(storage, used);
       const [jqKey] = [...records].find(([, keys]) => keys.has(contentKey(parseDigest(used)))) ?? [];
       assert.ok(jqKey, 'one entry names the manifest pulled');
       const [helloKey, helloContent] = [...records].find(([key]) => key !== jqKey)!;
