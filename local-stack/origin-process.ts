@@ -12,6 +12,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const ORIGIN_MAIN = fileURLToPath(new URL('../origin/main.ts', import.meta.url));
+/**
+ * Node flags of the origin, the same as package.json's `origin` script: semi-spaces of 2 MiB (Node
+ * 24 lets its young generation grow to 128 MiB on a machine of 24 GiB), since a build's garbage is
+ * short-lived chunks; this takes 20-30 MB off a cold build's peak RSS at no measurable cost in time.
+ */
+export const ORIGIN_NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 export const FIXTURE_PKGS = fileURLToPath(new URL('../test/fixtures/pkgs', import.meta.url));
 /** Where every origin's whole output is kept, one file per process, to read after a failure. */
 export const ORIGIN_LOG_DIR = process.env['NIXEDGE_TEST_LOGS'] ?? join(tmpdir(), 'nixedge-test-logs');
@@ -49,7 +55,7 @@ export interface RunningOrigin {
  * its pid stays the origin's.
  */
 export async function startOrigin(env: Record<string, string>, wrapper: readonly string[] = []): Promise<RunningOrigin> {
-  const [file = process.execPath, ...args] = [...wrapper, process.execPath, ORIGIN_MAIN];
+  const [file = process.execPath, ...args] = [...wrapper, process.execPath, ...ORIGIN_NODE_FLAGS, ORIGIN_MAIN];
   const child = spawn(file, args, {
     // No binary cache can be reached here: asking for one only costs time.
     env: { ...process.env, NIX_CONFIG: 'substituters =', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
@@ -113,7 +119,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 
 /** Runs the origin expecting it to refuse to start; resolves with its exit code and stderr. */
 export async function originStartFailure(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [ORIGIN_MAIN], { env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...ORIGIN_NODE_FLAGS, ORIGIN_MAIN], { env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];

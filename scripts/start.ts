@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalEdge, startLocalGcs, type LocalGcs } from '../local-stack/index.ts';
+import { ORIGIN_NODE_FLAGS } from '../local-stack/origin-process.ts';
 
 const usage = 'usage: npm start [-- --storage=r2|gcs] [--origins=<n, default 1>] [--state=<dir, default ./var>]';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -79,7 +80,7 @@ const { edge, originEnv } = started;
 const env: NodeJS.ProcessEnv = { ...process.env, ...originEnv };
 if (!env['NIXERY_PKGS_PATH'] && !env['NIXERY_PKGS_REPO'] && !env['NIXERY_CHANNEL']) env['NIXERY_PKGS_PATH'] = `${root}test/fixtures/pkgs`;
 
-const origins = originPorts.map((port) => spawn(process.execPath, [`${root}origin/main.ts`], { env: { ...env, PORT: String(port) }, stdio: 'inherit' }));
+const origins = originPorts.map((port) => spawn(process.execPath, [...ORIGIN_NODE_FLAGS, `${root}origin/main.ts`], { env: { ...env, PORT: String(port) }, stdio: 'inherit' }));
 const originExits = origins.map((origin) => once(origin, 'exit').then(() => origin));
 const running = (origin: (typeof origins)[number]): boolean => origin.exitCode === null && origin.signalCode === null;
 /** Stops every origin still running and waits for each to exit. */
