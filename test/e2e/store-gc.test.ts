@@ -37,8 +37,13 @@ describe('the Nix store collected while the origin builds', () => {
       },
       SMALL_STORE,
     );
-    /** Runs a command in the origin's mount namespace (its store). */
-    const inStore = (command: string, args: string[], reject = true) => execa('nsenter', ['--mount', `--target=${origin.pid}`, '--', command, ...args], { reject });
+    /**
+     * Runs a command in the origin's mount namespace (its store). With the origin's root and working
+     * directory too: entering a mount namespace resets both to the namespace's, which in a chroot
+     * (a fresh-debian machine, many CI runners) is outside it.
+     */
+    const inStore = (command: string, args: string[], reject = true) =>
+      execa('nsenter', ['--mount', '--root', '--wd', `--target=${origin.pid}`, '--', command, ...args], { reject });
     const free = async (): Promise<number> => {
       const { stdout } = await inStore('stat', ['-f', '-c', '%a %S', '/nix/store']);
       const [blocks, size] = stdout.trim().split(' ').map(Number);
