@@ -17,8 +17,8 @@ import { startOrigin, FIXTURE_PKGS } from '../../local-stack/origin-process.ts';
 import { skopeoCopy, tempDir, umociUnpack } from './clients.ts';
 
 const MB = 1_000_000;
-/** Mounts a small empty store over /nix in a private mount namespace, then execs the origin. */
-const SMALL_STORE = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=200m nixedge-test-store /nix && exec "$0" "$@"'];
+/** Mounts a small empty store over /nix in a private mount namespace, then execs the origin (/nix exists once nix has run; not before on a new machine). */
+const SMALL_STORE = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mkdir -p /nix && mount -t tmpfs -o size=200m nixedge-test-store /nix && exec "$0" "$@"'];
 
 describe('the Nix store collected while the origin builds', () => {
   it('fills a small store past NIX_GC_MIN_FREE and sees space come back while a build holding roots completes', async () => {
