@@ -59,7 +59,7 @@ export const CHECK_SCRIPT = String.raw`(() => {
   // The image name the form composes, as the server composes it (shared/web/compose.ts).
   const composed = () => {
     const packages = fields.packages.value.split(/[\s,/]+/).filter(Boolean).map((name) => name.toLowerCase());
-    const components = [].concat(fields.shell.checked ? ['shell'] : [], fields.arm64.checked ? ['arm64'] : [], packages);
+    const components = [].concat(fields.shell.checked ? ['shell'] : [], fields.arm64.checked ? ['arm64'] : [], fields.zstd.checked ? ['zstd'] : [], packages);
     if (components.length === 0) return { error: 'Name at least one package (or tick shell).' };
     const name = components.join('/');
     const tag = fields.tag.value.trim() || 'latest';

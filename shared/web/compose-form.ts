@@ -9,7 +9,7 @@ import { STATUS_PATH } from '../build-status.ts';
 import type { ComposeInput, Composed } from './compose.ts';
 
 /** A checkbox with its label; checked when the form says so. */
-function option(name: 'shell' | 'arm64', checked: boolean, what: (string | JSXNode)[]): JSXNode {
+function option(name: 'shell' | 'arm64' | 'zstd', checked: boolean, what: (string | JSXNode)[]): JSXNode {
   return jsx(
     'label',
     { class: 'option' },
@@ -31,6 +31,7 @@ export function ComposeForm({ host, input, composed }: { host: string; input: Co
       jsx('p', { class: 'hint' }, 'Nix attribute names, separated by spaces.'),
       option('shell', input.shell, ['bash, coreutils, moreutils and nano; the image starts bash']),
       option('arm64', input.arm64, ['build for 64-bit ARM (', jsx('code', {}, 'aarch64-linux'), ')']),
+      option('zstd', input.zstd, ['zstd layers: faster builds and pulls, for containerd, podman and Docker 23+']),
       jsx('label', { for: 'tag' }, 'Tag'),
       jsx('input', { ...text, id: 'tag', name: 'tag', value: input.tag }),
       jsx(

@@ -6,16 +6,16 @@ import { composeImage } from './compose.ts';
 
 describe('composeImage', () => {
   it('puts the meta-packages first, lower-cases attribute names and keeps the order typed', () => {
-    assert.deepEqual(composeImage({ packages: ' Git,htop  python3Packages.numpy', shell: true, arm64: true, tag: '' }), {
+    assert.deepEqual(composeImage({ packages: ' Git,htop  python3Packages.numpy', shell: true, arm64: true, zstd: true, tag: '' }), {
       ok: true,
-      name: 'shell/arm64/git/htop/python3packages.numpy',
+      name: 'shell/arm64/zstd/git/htop/python3packages.numpy',
       tag: 'latest',
-      reference: 'shell/arm64/git/htop/python3packages.numpy',
+      reference: 'shell/arm64/zstd/git/htop/python3packages.numpy',
     });
   });
 
   it('writes a tag other than latest after the name', () => {
-    assert.deepEqual(composeImage({ packages: 'hello', shell: false, arm64: false, tag: ' nixos-24.05 ' }), {
+    assert.deepEqual(composeImage({ packages: 'hello', shell: false, arm64: false, zstd: false, tag: ' nixos-24.05 ' }), {
       ok: true,
       name: 'hello',
       tag: 'nixos-24.05',
@@ -24,12 +24,12 @@ describe('composeImage', () => {
   });
 
   it('says what is wrong: nothing named, an invalid name, a digest or an invalid tag', () => {
-    assert.deepEqual(composeImage({ packages: '  ', shell: false, arm64: false, tag: 'latest' }), { ok: false, message: 'Name at least one package (or tick shell).' });
-    const invalid = composeImage({ packages: 'hello..world', shell: false, arm64: false, tag: 'latest' });
+    assert.deepEqual(composeImage({ packages: '  ', shell: false, arm64: false, zstd: false, tag: 'latest' }), { ok: false, message: 'Name at least one package (or tick shell).' });
+    const invalid = composeImage({ packages: 'hello..world', shell: false, arm64: false, zstd: false, tag: 'latest' });
     assert.equal(invalid.ok, false);
     assert.match(invalid.ok ? '' : invalid.message, /^Invalid image name: .*"\.\."/);
-    const digest = composeImage({ packages: 'hello', shell: false, arm64: false, tag: `sha256:${'a'.repeat(64)}` });
+    const digest = composeImage({ packages: 'hello', shell: false, arm64: false, zstd: false, tag: `sha256:${'a'.repeat(64)}` });
     assert.match(digest.ok ? '' : digest.message, /Expected a tag/);
-    assert.equal(composeImage({ packages: 'hello', shell: false, arm64: false, tag: '-x' }).ok, false);
+    assert.equal(composeImage({ packages: 'hello', shell: false, arm64: false, zstd: false, tag: '-x' }).ok, false);
   });
 });

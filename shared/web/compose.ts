@@ -13,6 +13,7 @@ export interface ComposeInput {
   packages: string;
   shell: boolean;
   arm64: boolean;
+  zstd: boolean;
   /** The tag; blank means latest. */
   tag: string;
 }
@@ -28,7 +29,7 @@ export function composeImage(input: ComposeInput): Composed {
     .filter((part) => part !== '')
     // Docker allows only lower case; the registry resolves attribute names case-insensitively.
     .map((part) => part.toLowerCase());
-  const components = [...(input.shell ? ['shell'] : []), ...(input.arm64 ? ['arm64'] : []), ...packages];
+  const components = [...(input.shell ? ['shell'] : []), ...(input.arm64 ? ['arm64'] : []), ...(input.zstd ? ['zstd'] : []), ...packages];
   if (components.length === 0) return { ok: false, message: 'Name at least one package (or tick shell).' };
   const name = components.join('/');
   const tag = input.tag.trim() === '' ? 'latest' : input.tag.trim();

@@ -120,6 +120,18 @@ describe('the front page in a browser', () => {
     await page.close();
   });
 
+  it('ticking zstd composes shell/zstd/hello, and Check shows that image ready', async () => {
+    const page = await open();
+    await page.setChecked('#zstd', true);
+    await check(page, 'hello');
+    assert.equal(await page.textContent('#pull'), `docker pull ${host}/shell/zstd/hello`);
+    const ready = page.locator('#answer[data-state="ready"]');
+    await ready.waitFor({ timeout: BUILD_TIMEOUT_MS });
+    assert.match((await ready.textContent()) ?? '', /^Ready: \d+ layers, [\d.]+ (MB|kB) compressed/);
+    assert.deepEqual(errors, [], 'no script errors');
+    await page.close();
+  });
+
   it('fits a phone: one column, nothing wider than the screen', async (t) => {
     const page = await open();
     await page.setViewportSize({ width: 390, height: 844 });
@@ -191,11 +203,39 @@ describe('the front page in a browser', () => {
       assert.equal(await page.isVisible('#check'), false);
       await page.fill('#packages', 'jq curl');
       await page.setChecked('#arm64', true);
+      await page.setChecked('#zstd', true);
       await page.fill('#tag', 'nixos-24.05');
       await Promise.all([page.waitForURL(/packages=jq/), page.click('button[type="submit"]')]);
-      assert.equal(await page.textContent('#pull'), `docker pull ${host}/shell/arm64/jq/curl:nixos-24.05`);
+      assert.equal(await page.textContent('#pull'), `docker pull ${host}/shell/arm64/zstd/jq/curl:nixos-24.05`);
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe('the front page of a registry of two platforms, in a browser', () => {
+  it('checks shell/hello and shows it ready on both platforms, each with its layers and size', async (t) => {
+    const state = await tempDir('front-page-platforms-state');
+    const local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
+    const origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS, NIXEDGE_PLATFORMS: 'linux/amd64,linux/arm64' });
+    const chrome = await browser();
+    try {
+      const page = await chrome.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      assert.equal((await page.goto(`${local.edge.url}/`))?.status(), 200);
+      await check(page, 'hello');
+      const ready = page.locator('#answer[data-state="ready"]');
+      await ready.waitFor({ timeout: BUILD_TIMEOUT_MS });
+      // The HEAD answered an OCI index; the page reads each platform's manifest through it.
+      assert.match((await ready.textContent()) ?? '', /^Ready: linux\/amd64: \d+ layers, [\d.]+ (MB|kB) compressed; linux\/arm64: \d+ layers, [\d.]+ (MB|kB) compressed/);
+      await screenshot(t, page, 'front-page-two-platforms.png');
+      assert.deepEqual(errors, [], 'no script errors');
+    } finally {
+      await chrome.close();
+      await origin.stop();
+      await local.edge.stop();
+      await state.cleanup();
     }
   });
 });
