@@ -1,6 +1,8 @@
-/** The real registry clients end-to-end tests pull with: skopeo, umoci (or tar), and chroot to run. */
+/** The real registry clients end-to-end tests pull with: skopeo, umoci (or tar), containerd's ctr, and chroot to run. */
 
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,4 +90,40 @@ export async function fixtureRepository(fixture: string): Promise<{ path: string
   await git('add', '-A');
   await git('commit', '-qm', 'fixture');
   return { path: repo.path, url: `file://${repo.path}`, git, cleanup: repo.cleanup };
+}
+
+/** A containerd of a test's own (root, state and socket under `dir`), driven with its `ctr`. */
+export interface PrivateContainerd {
+  /** Runs `ctr --address <its socket> ...args`, first waiting (up to 30 s) until containerd answers. */
+  ctr: (args: readonly string[], options?: { reject?: boolean }) => Promise<{ exitCode: number | undefined; stdout: string; stderr: string }>;
+  /** Stops containerd (SIGTERM) and waits for it to exit. */
+  stop: () => Promise<void>;
+}
+
+/** Starts a private containerd; it comes up while the test does other work, and `ctr` waits for it. */
+export function startContainerd(dir: string): PrivateContainerd {
+  const socket = join(dir, 'ctrd.sock');
+  const child = spawn('containerd', ['--root', join(dir, 'ctrd-root'), '--state', join(dir, 'ctrd-state'), '--address', socket], { stdio: 'ignore' });
+  const answers = async (): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while ((await execa('ctr', ['--address', socket, 'version'], { reject: false })).exitCode !== 0) {
+      if (Date.now() >= deadline) throw new Error(`containerd did not start: ${socket} did not answer within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  let started: Promise<void> | undefined;
+  return {
+    ctr: async (args, options = {}) => {
+      started ??= answers();
+      await started;
+      const { exitCode, stdout, stderr } = await execa('ctr', ['--address', socket, ...args], { reject: options.reject ?? true });
+      return { exitCode, stdout, stderr };
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -8,14 +8,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { startLocalEdge, type LocalEdge } from '../../local-stack/index.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
-import { tempDir } from './clients.ts';
+import { startContainerd, tempDir, type PrivateContainerd } from './clients.ts';
 
 const BROKEN = /broken: nix failed to build broken-1\.0 \(exit code 1; build [0-9a-f]{8}\)/;
 
@@ -24,7 +22,7 @@ describe('a package that fails to build, pulled through the edge by each client'
   let origin: RunningOrigin;
   let state: { path: string; cleanup: () => Promise<void> };
   let work: { path: string; cleanup: () => Promise<void> };
-  let containerd: ChildProcess;
+  let containerd: PrivateContainerd;
   let host = '';
 
   before(async () => {
@@ -33,16 +31,10 @@ describe('a package that fails to build, pulled through the edge by each client'
     local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
     origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
     host = `127.0.0.1:${local.edge.port}`;
-    containerd = spawn('containerd', ['--root', join(work.path, 'ctrd-root'), '--state', join(work.path, 'ctrd-state'), '--address', join(work.path, 'ctrd.sock')], {
-      stdio: 'ignore',
-    });
+    containerd = startContainerd(work.path);
   });
   after(async () => {
-    if (containerd && containerd.exitCode === null) {
-      const exited = once(containerd, 'exit');
-      containerd.kill('SIGTERM');
-      await exited;
-    }
+    await containerd?.stop();
     await origin?.stop();
     await local?.edge.stop();
     await state?.cleanup();
@@ -62,13 +54,7 @@ describe('a package that fails to build, pulled through the edge by each client'
     assert.notEqual(podman.exitCode, 0);
     assert.match(podman.stderr, BROKEN, `podman printed: ${podman.stderr}`);
 
-    const socket = join(work.path, 'ctrd.sock');
-    const deadline = Date.now() + 30_000;
-    while ((await execa('ctr', ['--address', socket, 'version'], { reject: false })).exitCode !== 0) {
-      assert.ok(Date.now() < deadline, 'containerd started');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const ctr = await execa('ctr', ['--address', socket, 'images', 'pull', '--plain-http', `${host}/shell/broken:latest`], { reject: false });
+    const ctr = await containerd.ctr(['images', 'pull', '--plain-http', `${host}/shell/broken:latest`], { reject: false });
     assert.notEqual(ctr.exitCode, 0);
     // containerd resolves with HEAD (no body): the status line is all it prints.
     assert.match(ctr.stderr, /400 broken: nix failed to build broken-1\.0/, `ctr printed: ${ctr.stderr}`);

@@ -8,15 +8,13 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startOrigin, FIXTURE_PKGS, type RunningOrigin } from '../../local-stack/origin-process.ts';
 import { startLocalEdge, type LocalEdge } from '../../local-stack/index.ts';
 import { freePort } from '../../local-stack/wrangler-dev.ts';
-import { chrootRun, ociBlob, ociLayoutManifest, pullAndUnpack, skopeoCopy, tarUnpack, tempDir } from './clients.ts';
+import { chrootRun, ociBlob, ociLayoutManifest, pullAndUnpack, skopeoCopy, startContainerd, tarUnpack, tempDir, type PrivateContainerd } from './clients.ts';
 import { waitForEdgeHit } from './edge-cache.ts';
 
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -52,7 +50,7 @@ describe('zstd images through the edge', () => {
   let origin: RunningOrigin;
   let state: { path: string; cleanup: () => Promise<void> };
   let work: { path: string; cleanup: () => Promise<void> };
-  let containerd: ChildProcess;
+  let containerd: PrivateContainerd;
   let host = '';
 
   before(async () => {
@@ -61,16 +59,10 @@ describe('zstd images through the edge', () => {
     local = await startLocalEdge({ persistTo: state.path, originPort: await freePort() });
     origin = await startOrigin({ ...local.originEnv, NIXERY_PKGS_PATH: FIXTURE_PKGS });
     host = `127.0.0.1:${local.edge.port}`;
-    containerd = spawn('containerd', ['--root', join(work.path, 'ctrd-root'), '--state', join(work.path, 'ctrd-state'), '--address', join(work.path, 'ctrd.sock')], {
-      stdio: 'ignore',
-    });
+    containerd = startContainerd(work.path);
   });
   after(async () => {
-    if (containerd.exitCode === null) {
-      const exited = once(containerd, 'exit');
-      containerd.kill('SIGTERM');
-      await exited;
-    }
+    await containerd?.stop();
     await origin.stop();
     await local.edge.stop();
     await state.cleanup();
@@ -99,15 +91,8 @@ describe('zstd images through the edge', () => {
     const run = await execa('podman', [...podman, 'run', '--rm', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', `${host}/zstd/shell/hello:latest`, '/bin/hello']);
     assert.equal(run.stdout.trim(), 'Hello, world!');
 
-    const socket = join(work.path, 'ctrd.sock');
-    const deadline = Date.now() + 30_000;
-    while ((await execa('ctr', ['--address', socket, 'version'], { reject: false })).exitCode !== 0) {
-      assert.ok(Date.now() < deadline, 'containerd started');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const ctr = ['--address', socket];
-    await execa('ctr', [...ctr, 'images', 'pull', '--plain-http', '--snapshotter', 'native', `${host}/zstd/shell/hello:latest`]);
-    const ctrRun = await execa('ctr', [...ctr, 'run', '--rm', '--snapshotter', 'native', `${host}/zstd/shell/hello:latest`, 'zstd-hello', '/bin/hello']);
+    await containerd.ctr(['images', 'pull', '--plain-http', '--snapshotter', 'native', `${host}/zstd/shell/hello:latest`]);
+    const ctrRun = await containerd.ctr(['run', '--rm', '--snapshotter', 'native', `${host}/zstd/shell/hello:latest`, 'zstd-hello', '/bin/hello']);
     assert.equal(ctrRun.stdout.trim(), 'Hello, world!');
     assert.equal(origin.steps('realise').length, 1, 'podman and ctr were answered by the edge');
   });
