@@ -352,6 +352,21 @@ function layerTiming(line: LogLine, requestAt: number): LayerTiming {
   };
 }
 
+/** Each run's value, formatted, comma-separated (the "runs:" of a figure). */
+function list(values: number[], format: (v: number) => string): string {
+  return values.map(format).join(', ');
+}
+
+/** Each run's busy cores out of the machine's: "1.49, 1.50 of 2". */
+function busy(runs: number[]): string {
+  return `${list(runs, (v) => v.toFixed(2))} of ${availableParallelism()}`;
+}
+
+/** Each cold run's origin CPU (its own and its children's) over the run's wall time, in cores. */
+function originCores(colds: ColdRun[]): string {
+  return list(colds.map((c) => (c.originCpuS + c.childCpuS) / (c.ms / 1000)), (v) => v.toFixed(2));
+}
+
 /** A cold build of a multi-platform image: its wall time and the origin's peak memory. */
 interface PlatformsRun {
   ms: number;
@@ -386,7 +401,6 @@ async function twoPlatformColdRun(cleanup: Cleanup): Promise<PlatformsRun> {
 
 /** The multi-platform part of the report: a two-platform cold build beside the one-platform one of the same runs. */
 function reportTwoPlatforms(runs: PlatformsRun[], oneColds: ColdRun[]): void {
-  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
   const cold = median(runs.map((r) => r.ms));
   const one = median(oneColds.map((c) => c.ms));
   const rssMb = runs.map((r) => (r.peakRssKb * 1024) / MB);
@@ -411,8 +425,6 @@ function report(closure: Closure, floorRuns: Timed[], parallelRuns: Timed[], col
   const parallelFloors = parallelRuns.map((r) => r.ms);
   const floor = median(floors);
   const parallel = median(parallelFloors);
-  const cores = availableParallelism();
-  const busy = (runs: number[]): string => `${runs.map((v) => v.toFixed(2)).join(', ')} of ${cores}`;
   const cold = median(colds.map((c) => c.ms));
   const warm = median(colds.map((c) => c.warmMs));
   const hit = median(colds.map((c) => c.hitMs));
@@ -422,7 +434,6 @@ function report(closure: Closure, floorRuns: Timed[], parallelRuns: Timed[], col
   const compressed = median(colds.map((c) => c.compressedBytes));
   const floorRate = closure.narBytes / MB / (floor / 1000);
   const coldRate = closure.narBytes / MB / (cold / 1000);
-  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
   const concurrency = process.env['LAYER_CONCURRENCY'] ?? `default = max(2, cores) = ${Math.max(2, availableParallelism())}`;
 
   const lines = [
@@ -439,7 +450,7 @@ function report(closure: Closure, floorRuns: Timed[], parallelRuns: Timed[], col
     `compressed size (sum of layers): ${megabytes(compressed)} (baseline: closure ${megabytes(closure.narBytes)}, ratio: ${ratio(compressed, closure.narBytes)}, goal: none)`,
     `closure size: ${megabytes(closure.narBytes)} (nar size of ${closure.paths.length} store paths)`,
     `origin CPU during the cold build: ${median(colds.map((c) => c.originCpuS)).toFixed(1)} s own + ${median(colds.map((c) => c.childCpuS)).toFixed(1)} s children (baseline: cold wall ${seconds(cold)}, ratio: ${ratio(median(colds.map((c) => c.originCpuS + c.childCpuS)) * 1000, cold)} cores busy, goal: ~2 on 2 cores)`,
-    `machine CPU busy (all tenants; cores): serial floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; parallel floors ${busy(parallelRuns.map((r) => r.machineBusyCores))}; cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${colds.map((c) => ((c.originCpuS + c.childCpuS) / (c.ms / 1000)).toFixed(2)).join(', ')}`,
+    `machine CPU busy (all tenants; cores): serial floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; parallel floors ${busy(parallelRuns.map((r) => r.machineBusyCores))}; cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${originCores(colds)}`,
     `warm build uploads: ${list(colds.map((c) => c.warmUploaded ?? Number.NaN), (v) => String(v))} store-path layers re-uploaded (goal: 0)`,
   ];
   process.stdout.write(lines.join('\n') + '\n\n' + diagnosis(closure, colds, 'gzip').join('\n') + '\n');
@@ -456,9 +467,6 @@ function reportZstd(closure: Closure, floorRuns: Timed[], colds: ColdRun[], gzip
   const gzipRssMb = median(gzipColds.map((c) => (c.peakRssKb * 1024) / MB));
   const compressed = median(colds.map((c) => c.compressedBytes));
   const gzipCompressed = median(gzipColds.map((c) => c.compressedBytes));
-  const list = (values: number[], format: (v: number) => string): string => values.map(format).join(', ');
-  const cores = availableParallelism();
-  const busy = (runs: number[]): string => `${runs.map((v) => v.toFixed(2)).join(', ')} of ${cores}`;
   const client = (runs: ColdRun[], pick: (pull: ClientPull) => number): number => median(runs.map((c) => pick(c.client)));
   const pull = (c: ClientPull): number => c.pullMs;
   const unpack = (c: ClientPull): number => c.unpackMs;
@@ -480,7 +488,7 @@ function reportZstd(closure: Closure, floorRuns: Timed[], colds: ColdRun[], gzip
     clientLine('client unpack of the decompressed layers (tar -x each, in order)', unpack),
     clientLine('client pull and unpack', both),
     `origin CPU during the zstd cold build: ${median(colds.map((c) => c.originCpuS)).toFixed(1)} s own + ${median(colds.map((c) => c.childCpuS)).toFixed(1)} s children (baseline: gzip cold ${median(gzipColds.map((c) => c.originCpuS)).toFixed(1)} s own, ratio: ${ratio(median(colds.map((c) => c.originCpuS)), median(gzipColds.map((c) => c.originCpuS)))})`,
-    `machine CPU busy (all tenants; cores): zstd floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; zstd cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${colds.map((c) => ((c.originCpuS + c.childCpuS) / (c.ms / 1000)).toFixed(2)).join(', ')}`,
+    `machine CPU busy (all tenants; cores): zstd floors ${busy(floorRuns.map((r) => r.machineBusyCores))}; zstd cold builds ${busy(colds.map((c) => c.machineBusyCores))}, of which the origin ${originCores(colds)}`,
   ];
   process.stdout.write('\n' + lines.join('\n') + '\n\n' + diagnosis(closure, colds, 'zstd').join('\n') + '\n');
 }
@@ -492,14 +500,14 @@ function diagnosis(closure: Closure, colds: ColdRun[], codec: string): string[] 
   const layers = [...c.layerTimings].sort((a, b) => a.startMs - b.startMs);
   const first = Math.min(...layers.map((l) => l.startMs));
   const last = Math.max(...layers.map((l) => l.endMs));
-  const busy = layers.reduce((sum, l) => sum + l.durationMs, 0);
+  const summed = layers.reduce((sum, l) => sum + l.durationMs, 0);
   const out = [
     `diagnosis (median ${codec} cold run, ${seconds(c.ms)}):`,
     `  steps: ${['evaluate', 'realise', 'closure-graph', 'customisation-layer', 'build']
       .filter((s) => c.steps[s] !== undefined)
       .map((s) => `${s} ${seconds(c.steps[s]!)}`)
       .join(', ')}`,
-    `  store-path layers: ${layers.length} compressed, from ${seconds(first)} to ${seconds(last)} after the request (${seconds(last - first)} wall, ${seconds(busy)} summed: ${(busy / Math.max(1, last - first)).toFixed(2)} layers in flight on average)`,
+    `  store-path layers: ${layers.length} compressed, from ${seconds(first)} to ${seconds(last)} after the request (${seconds(last - first)} wall, ${seconds(summed)} summed: ${(summed / Math.max(1, last - first)).toFixed(2)} layers in flight on average)`,
     `  origin CPU by thread: ${c.threads
       .filter((t) => t.seconds >= 0.05)
       .map((t) => `${t.name}${t.threads > 1 ? ` x${t.threads}` : ''} ${t.seconds.toFixed(1)} s`)
