@@ -27,7 +27,7 @@ describe('realise', () => {
     assert.deepEqual(await rootsOf(out.trim()), [], 'released afterwards');
   });
 
-  it('holds a GC root on evaluated .drv files (through a file referring to them) until released', async () => {
+  it('holds a GC root on evaluated .drv files (through a derivation referring to them, never built) until released', async () => {
     const { stdout } = await execa('nix-instantiate', [FIXTURE, '-A', 'hello', '-A', 'jq']);
     const drvs = stdout.trim().split('\n');
     const rooted = async (drv: string): Promise<string[]> =>

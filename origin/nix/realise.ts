@@ -38,19 +38,19 @@ async function rootsNamed(): Promise<{ root: string; held: HeldRoots }> {
 
 /**
  * Holds GC roots on .drv files (and so on what building them needs: input derivations and
- * sources) until released. nix-store roots only the outputs of a .drv it is given, so the roots
- * go on a small store file referring to the .drv files (builtins.toFile with their paths as
- * context), which nix-store roots as it is.
+ * sources) until released. nix-store roots only the outputs of a .drv it is given, so the root
+ * goes on a small derivation of our own that is never built: its inputs are the .drv files, and
+ * nix-instantiate roots the .drv it writes, in the same call that writes it.
  */
 export async function holdDerivations(drvPaths: readonly string[], signal: AbortSignal): Promise<HeldRoots> {
   if (drvPaths.length === 0) return NO_ROOTS;
   // The paths reach nix as data (JSON in the environment), never as Nix source.
-  const expression = 'builtins.toFile "nixedge-derivations" (builtins.concatStringsSep " " (map builtins.storePath (builtins.fromJSON (builtins.getEnv "NIXEDGE_DERIVATIONS"))))';
+  const expression =
+    'derivation { name = "nixedge-derivations"; system = "nixedge"; builder = "nixedge"; derivations = map builtins.storePath (builtins.fromJSON (builtins.getEnv "NIXEDGE_DERIVATIONS")); }';
   const env = { NIXEDGE_DERIVATIONS: JSON.stringify([...new Set(drvPaths)].sort()) };
-  const file = JSON.parse(await runNix('nix-instantiate', ['--eval', '--read-write-mode', '--json', '-E', expression], { signal, env })) as string;
   const { root, held } = await rootsNamed();
   try {
-    await runNix('nix-store', ['--realise', '--add-root', root, '--indirect', file], { signal });
+    await runNix('nix-instantiate', ['--add-root', root, '--indirect', '-E', expression], { signal, env });
   } catch (error) {
     await held.release();
     throw error;
